@@ -1,0 +1,19 @@
+using AmbientNative.Tensors;
+
+namespace AmbientNative.Autograd;
+
+/// <summary>A trainable leaf tensor with a stable name (PyTorch-style, e.g. "enc.0.conv0.weight").</summary>
+public sealed class Parameter : Tensor
+{
+    public Parameter(string name, Shape shape, Device? device = null)
+        : base(shape, (device ?? Device.Cpu).Backend.Allocate(shape.Numel))
+    {
+        Name = name;
+        RequiresGrad = true;
+        Device.Backend.Fill(this, 0f);
+    }
+
+    public string Name { get; }
+
+    public override string ToString() => $"Parameter {Name} {Shape}";
+}

@@ -1,0 +1,144 @@
+using AmbientNative.Tensors;
+
+namespace AmbientNative.Autograd;
+
+/// <summary>One recorded op: its output, its inputs, and the closure that maps the output's gradient to input gradients.</summary>
+internal sealed class TapeEntry(Tensor output, Tensor[] inputs, Action<Tensor> backward)
+{
+    public Tensor Output { get; } = output;
+    public Tensor[] Inputs { get; } = inputs;
+    /// <summary>Receives dL/dOutput; calls <see cref="Tape.Accumulate"/> for each input that requires a gradient.</summary>
+    public Action<Tensor> Backward { get; } = backward;
+}
+
+/// <summary>
+/// The autograd tape and the owner of intermediate tensors. While a tape is current (per thread), every op
+/// output is owned by it and, when an input requires a gradient, recorded with its backward closure. The
+/// recording order is a topological order, so <see cref="Backward"/> is one reverse pass over the entries.
+/// Disposing the tape frees every intermediate and every non-leaf gradient; parameters keep their gradients.
+/// </summary>
+public sealed class Tape : IDisposable
+{
+    [ThreadStatic] private static Tape? _current;
+    [ThreadStatic] private static int _noGradDepth;
+
+    private readonly Tape? _previous;
+    private readonly List<TapeEntry> _entries = [];
+    private readonly List<Tensor> _owned = [];
+    private bool _disposed;
+
+    public Tape()
+    {
+        _previous = _current;
+        _current = this;
+    }
+
+    /// <summary>The innermost tape of this thread, or null.</summary>
+    public static Tape? Current => _current;
+
+    /// <summary>True when ops should record their backward: a tape is current and no <see cref="NoGrad"/> scope is open.</summary>
+    public static bool IsRecording => _current != null && _noGradDepth == 0;
+
+    public int EntryCount => _entries.Count;
+
+    internal static void EnterNoGrad() => _noGradDepth++;
+    internal static void ExitNoGrad() => _noGradDepth--;
+
+    /// <summary>Makes the current tape (if any) own <paramref name="t"/>; otherwise the caller owns it.</summary>
+    internal static Tensor Own(Tensor t)
+    {
+        _current?._owned.Add(t);
+        return t;
+    }
+
+    /// <summary>
+    /// Called by every differentiable op after its forward: takes ownership of the output and, when recording
+    /// and some input requires a gradient, records the backward closure.
+    /// </summary>
+    internal static Tensor Record(Tensor output, Tensor[] inputs, Action<Tensor> backward)
+    {
+        Own(output);
+        if (!IsRecording) return output;
+        bool any = false;
+        foreach (var x in inputs) any |= x.RequiresGrad;
+        if (!any) return output;
+        var entry = new TapeEntry(output, inputs, backward);
+        output.RequiresGrad = true;
+        output.Producer = entry;
+        _current!._entries.Add(entry);
+        return output;
+    }
+
+    /// <summary>Adds <paramref name="grad"/> into <paramref name="x"/>.Grad, taking ownership of it.</summary>
+    internal static void Accumulate(Tensor x, Tensor grad)
+    {
+        if (!x.RequiresGrad) { grad.Dispose(); return; }
+        if (grad.Shape != x.Shape)
+            throw new InvalidOperationException($"Gradient of shape {grad.Shape} does not match tensor {x.Shape}: a backward closure is wrong.");
+        if (x.Grad == null) x.Grad = grad;
+        else
+        {
+            x.Device.Backend.AddInPlace(x.Grad, grad, 1f);
+            grad.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Back-propagates from <paramref name="loss"/> (a one-element tensor unless a seed gradient is given).
+    /// Gradients accumulate into leaves; call ZeroGrad between steps.
+    /// </summary>
+    public void Backward(Tensor loss, Tensor? seed = null)
+    {
+        if (_disposed) throw new ObjectDisposedException(nameof(Tape));
+        if (!loss.RequiresGrad) throw new InvalidOperationException("Backward() on a tensor that does not depend on any parameter.");
+        if (seed == null)
+        {
+            if (loss.Numel != 1) throw new ArgumentException($"Backward() without a seed needs a scalar loss; shape is {loss.Shape}.");
+            seed = Tensor.Full(loss.Shape, 1f, loss.Device);
+        }
+        else seed = seed.Detach();
+        using (NoGrad.Scope())
+        {
+            Accumulate(loss, seed);
+            for (int i = _entries.Count - 1; i >= 0; i--)
+            {
+                var e = _entries[i];
+                var g = e.Output.Grad;
+                if (g == null) continue;
+                e.Backward(g);
+                // Non-leaf gradients are not needed once propagated; free them early to bound memory.
+                e.Output.Grad = null;
+                g.Dispose();
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        if (_current == this) _current = _previous;
+        foreach (var e in _entries) e.Output.Producer = null;
+        foreach (var t in _owned) t.Dispose();
+        _owned.Clear();
+        _entries.Clear();
+    }
+}
+
+/// <summary>A scope in which ops record nothing (sampling, evaluation, optimizer updates).</summary>
+public static class NoGrad
+{
+    public static IDisposable Scope() => new Guard();
+
+    private sealed class Guard : IDisposable
+    {
+        private bool _done;
+        public Guard() => Tape.EnterNoGrad();
+        public void Dispose()
+        {
+            if (_done) return;
+            _done = true;
+            Tape.ExitNoGrad();
+        }
+    }
+}

@@ -1,0 +1,31 @@
+namespace AmbientNative.Tensors;
+
+public enum DeviceKind { Cpu, Cuda }
+
+/// <summary>Where a tensor's storage lives. Each device owns the backend that runs ops on it.</summary>
+public sealed class Device
+{
+    private readonly Func<Backends.IBackend> _backendFactory;
+    private Backends.IBackend? _backend;
+
+    public Device(DeviceKind kind, int index, string name, Func<Backends.IBackend> backendFactory)
+    {
+        Kind = kind; Index = index; Name = name; _backendFactory = backendFactory;
+    }
+
+    public DeviceKind Kind { get; }
+    public int Index { get; }
+    /// <summary>Human-readable name, e.g. "cpu (fast, 2 threads)" or "cuda:0 NVIDIA H100".</summary>
+    public string Name { get; }
+    public Backends.IBackend Backend => _backend ??= _backendFactory();
+
+    /// <summary>The CPU device with the fast (SIMD + parallel) backend.</summary>
+    public static Device Cpu { get; } = new(DeviceKind.Cpu, 0, $"cpu (fast, {Environment.ProcessorCount} threads)",
+        () => new Backends.Cpu.FastCpuBackend());
+
+    /// <summary>The CPU device running the plain reference loops: the specification, for tests.</summary>
+    public static Device CpuReference { get; } = new(DeviceKind.Cpu, 0, "cpu (reference)",
+        () => new Backends.Cpu.ReferenceBackend());
+
+    public override string ToString() => Name;
+}
