@@ -13,7 +13,8 @@ public sealed class Parameter : Tensor
         Device.Backend.Fill(this, 0f);
     }
 
-    public string Name { get; }
+    /// <summary>Dotted path from the outermost module, PyTorch-style; modules prefix it as they are nested.</summary>
+    public string Name { get; internal set; }
 
     public override string ToString() => $"Parameter {Name} {Shape}";
 }
