@@ -149,6 +149,27 @@ public class GroupNormOpTests
         }
     }
 
+    [TestCaseSource(nameof(Shapes))]
+    public void Backend_outputs_are_fully_overwritten(GroupNormArgs a)
+    {
+        var rng = Rand.ForTest();
+        foreach (var device in Devices)
+        {
+            Tensor Poisoned(Shape s) => Tensor.FromArray(Rand.Poison(s.Numel), s, device);
+            using var x = Tensor.Randn(XShape(a), rng, device);
+            using var gy = Tensor.Randn(XShape(a), rng, device);
+            using var w = Tensor.Randn(new Shape(a.C), rng, device);
+            using var b = Tensor.Randn(new Shape(a.C), rng, device);
+            var stats = new Shape(a.N, a.Groups);
+            using Tensor y = Poisoned(XShape(a)), mean = Poisoned(stats), rstd = Poisoned(stats);
+            using Tensor gx = Poisoned(XShape(a)), gw = Poisoned(new Shape(a.C)), gb = Poisoned(new Shape(a.C));
+            device.Backend.GroupNormForward(x, w, b, y, mean, rstd, a with { Silu = true });
+            device.Backend.GroupNormBackward(x, w, b, mean, rstd, gy, gx, gw, gb, a with { Silu = true });
+            foreach (var t in new[] { y, mean, rstd, gx, gw, gb })
+                Assert.That(t.ToArray().All(float.IsFinite), $"unwritten elements in a {t.Shape} output on {device}");
+        }
+    }
+
     [Test]
     public void Without_a_tape_the_op_just_computes()
     {
