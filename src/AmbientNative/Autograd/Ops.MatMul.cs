@@ -51,7 +51,7 @@ public static partial class Ops
     {
         SameDevice(op, a, b);
         if (bias != null) SameDevice(op, a, bias);
-        g.Validate();
+        g.Validate(op);
         var c = New(a, shape);
         if (bias != null) B(a).BroadcastRows(bias, c);
         B(a).Gemm(a, b, c, g);

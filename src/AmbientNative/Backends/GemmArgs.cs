@@ -18,10 +18,11 @@ public readonly record struct GemmArgs(int Batch, int M, int N, int K, bool Tran
     public override string ToString() =>
         $"GEMM(batch {Batch}, M {M}, N {N}, K {K}, transA {TransA}, transB {TransB}, alpha {Alpha}, beta {Beta})";
 
-    public void Validate()
+    /// <param name="op">The op that asked for this GEMM, named in the error.</param>
+    public void Validate(string op = "gemm")
     {
         if (Batch <= 0 || M <= 0 || N <= 0 || K <= 0)
-            throw new ArgumentException($"Invalid GEMM {this}: every dimension must be positive.");
+            throw new ArgumentException($"{op}: {this} has an empty dimension; every dimension must be positive.");
     }
 
     /// <summary>Throws unless the operand lengths are what this GEMM reads and writes.</summary>

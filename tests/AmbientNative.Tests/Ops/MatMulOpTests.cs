@@ -226,5 +226,10 @@ public class MatMulOpTests
         using var bias = Tensor.Zeros(new Shape(3));
         e = Assert.Throws<ArgumentException>(() => Ops_.Linear(x, w2, bias))!;
         Assert.That(e.Message, Does.Contain("bias [3]").And.Contain("[2]"));
+
+        using var empty = Tensor.Zeros(new Shape(0, 3));
+        using var c = Tensor.Zeros(new Shape(3, 2));
+        e = Assert.Throws<ArgumentException>(() => Ops_.MatMul(empty, c))!;
+        Assert.That(e.Message, Does.Contain("matmul").And.Contain("empty dimension"));
     }
 }
