@@ -12,7 +12,5 @@ public partial class ReferenceBackend
     public virtual void GroupNormBackward(Tensor x, Tensor? weight, Tensor? bias, Tensor mean, Tensor rstd, Tensor gy,
         Tensor? gx, Tensor? gweight, Tensor? gbias, GroupNormArgs args) =>
         GroupNormRef.Backward<float>(R(x), ROpt(weight), ROpt(bias), R(mean), R(rstd), R(gy),
-            SOpt(gx), SOpt(gweight), SOpt(gbias), args);
-
-    private static Span<float> SOpt(Tensor? t) => t == null ? default : S(t);
+            gx == null ? default : S(gx), gweight == null ? default : S(gweight), gbias == null ? default : S(gbias), args);
 }
