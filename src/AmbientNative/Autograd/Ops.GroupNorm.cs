@@ -1,0 +1,53 @@
+using AmbientNative.Backends;
+using AmbientNative.Tensors;
+
+namespace AmbientNative.Autograd;
+
+public static partial class Ops
+{
+    /// <summary>
+    /// Group normalization of x [N, C, H, W] over <paramref name="groups"/> groups of C / groups channels (biased
+    /// variance, as PyTorch), then y = weight_c·x̂ + bias_c when the affine parameters [C] are given (both or neither).
+    /// </summary>
+    public static Tensor GroupNorm(Tensor x, int groups, Tensor? weight = null, Tensor? bias = null, float eps = 1e-5f)
+        => GroupNormOp("groupnorm", x, groups, weight, bias, eps, silu: false);
+
+    /// <summary>SiLU(GroupNorm(x)) as one op: one pass forward, one backward, no intermediate tensor.</summary>
+    public static Tensor GroupNormSilu(Tensor x, int groups, Tensor? weight = null, Tensor? bias = null, float eps = 1e-5f)
+        => GroupNormOp("groupnorm+silu", x, groups, weight, bias, eps, silu: true);
+
+    private static Tensor GroupNormOp(string op, Tensor x, int groups, Tensor? weight, Tensor? bias, float eps, bool silu)
+    {
+        var (n, c, h, w) = x.Shape.Nchw($"{op} input");
+        if (groups <= 0 || c % groups != 0)
+            throw new ArgumentException($"{op}: the {c} channels of input {x.Shape} cannot be split into {groups} equal groups.");
+        if ((weight == null) != (bias == null))
+            throw new ArgumentException($"{op}: give both weight and bias, or neither (got only the {(weight == null ? "bias" : "weight")}).");
+        if (weight != null && (weight.Shape != new Shape(c) || bias!.Shape != new Shape(c)))
+            throw new ArgumentException($"{op}: weight {weight.Shape} and bias {bias!.Shape} must both be [{c}] for input {x.Shape}.");
+        if (!(eps >= 0 && float.IsFinite(eps)))
+            throw new ArgumentException($"{op}: eps must be a finite non-negative number; got {eps}.");
+        if (weight != null) { SameDevice(op, x, weight); SameDevice(op, x, bias!); }
+
+        var args = new GroupNormArgs(n, c, h * w, groups, eps, silu);
+        var y = NewLike(x);
+        var mean = New(x, new Shape(n, groups));
+        var rstd = New(x, new Shape(n, groups));
+        B(x).GroupNormForward(x, weight, bias, y, mean, rstd, args);
+        Tensor[] inputs = weight == null ? [x] : [x, weight, bias!];
+        Tape.Record(y, inputs, gy =>
+        {
+            var gx = x.RequiresGrad ? NewLike(x) : null;
+            var gw = weight is { RequiresGrad: true } ? NewLike(weight) : null;
+            var gb = bias is { RequiresGrad: true } ? NewLike(bias) : null;
+            B(x).GroupNormBackward(x, weight, bias, mean, rstd, gy, gx, gw, gb, args);
+            if (gx != null) Tape.Accumulate(x, gx);
+            if (gw != null) Tape.Accumulate(weight!, gw);
+            if (gb != null) Tape.Accumulate(bias!, gb);
+        });
+        // The statistics live as long as the backward that reads them: owned by the tape when it was recorded.
+        if (y.Producer == null) { mean.Dispose(); rstd.Dispose(); }
+        else { Tape.Own(mean); Tape.Own(rstd); }
+        return y;
+    }
+}

@@ -1,0 +1,15 @@
+namespace AmbientNative.Backends;
+
+/// <summary>
+/// Group normalization of x [N, C, H, W] (HW = H·W) in <see cref="Groups"/> groups of C / Groups channels, with
+/// SiLU applied to the result when <see cref="Silu"/> (the fused GN → SiLU of the U-Net's residual blocks).
+/// </summary>
+public readonly record struct GroupNormArgs(int N, int C, int HW, int Groups, float Eps, bool Silu = false)
+{
+    public int ChannelsPerGroup => C / Groups;
+    /// <summary>Elements normalized together: one group of one sample, contiguous in NCHW.</summary>
+    public int GroupSize => ChannelsPerGroup * HW;
+    public int Size => N * C * HW;
+    /// <summary>Length of the saved statistics (mean and 1/σ), laid out [N, Groups].</summary>
+    public int StatsSize => N * Groups;
+}

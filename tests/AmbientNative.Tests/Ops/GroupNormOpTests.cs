@@ -1,0 +1,199 @@
+using AmbientNative.Autograd;
+using AmbientNative.Backends;
+using AmbientNative.Backends.Cpu.Reference;
+using AmbientNative.Tensors;
+using AmbientNative.Tests.Testing;
+
+namespace AmbientNative.Tests.Ops;
+
+public class GroupNormOpTests
+{
+    private static readonly Device[] Devices = [Device.CpuReference, Device.Cpu];
+
+    // Awkward shapes: batch 1, odd channel counts, groups neither 1 nor C, one channel per group, 1-pixel images.
+    public static readonly GroupNormArgs[] Shapes =
+    [
+        new(2, 6, 3 * 5, 3, 1e-5f),
+        new(1, 9, 4 * 3, 3, 1e-5f),
+        new(3, 5, 2 * 2, 5, 1e-5f),
+        new(2, 4, 7 * 1, 1, 1e-3f),
+        new(1, 3, 1 * 1, 1, 1e-5f),
+    ];
+
+    public static IEnumerable<TestCaseData> Cases() =>
+        from a in Shapes
+        from silu in new[] { false, true }
+        from affine in new[] { true, false }
+        select new TestCaseData(a with { Silu = silu }, affine);
+
+    private static Shape XShape(GroupNormArgs a) => new(a.N, a.C, a.HW, 1);
+
+    private static double[] Forward(double[] x, double[] w, double[] b, GroupNormArgs a, out double[] mean, out double[] rstd)
+    {
+        var y = new double[a.Size];
+        mean = new double[a.StatsSize]; rstd = new double[a.StatsSize];
+        GroupNormRef.Forward<double>(x, w, b, y, mean, rstd, a);
+        return y;
+    }
+
+    private static double[][] Backward(double[] x, double[] w, double[] b, double[] gy, GroupNormArgs a)
+    {
+        Forward(x, w, b, a, out var mean, out var rstd);
+        var gx = new double[a.Size]; var gw = new double[w.Length]; var gb = new double[b.Length];
+        GroupNormRef.Backward<double>(x, w, b, mean, rstd, gy, gx, gw, gb, a);
+        return [gx, gw, gb];
+    }
+
+    // Inputs with a non-zero mean and a non-unit scale, so the normalization has something to undo.
+    private static double[] Input(Rng rng, int n)
+    {
+        var x = Rand.Normal(rng, n, 2.0);
+        for (int i = 0; i < n; i++) x[i] += 0.7;
+        return x;
+    }
+
+    [TestCaseSource(nameof(Cases))]
+    public void Gradient_matches_finite_differences_in_float64(GroupNormArgs a, bool affine)
+    {
+        var rng = Rand.ForTest();
+        double[][] inputs = affine
+            ? [Input(rng, a.Size), Rand.Normal(rng, a.C), Rand.Normal(rng, a.C)]
+            : [Input(rng, a.Size)];
+        GradCheck.Run(
+            i => Forward(i[0], affine ? i[1] : [], affine ? i[2] : [], a, out _, out _),
+            (i, gy) => affine ? Backward(i[0], i[1], i[2], gy, a) : [Backward(i[0], [], [], gy, a)[0]],
+            inputs, what: $"{a}, affine {affine}");
+    }
+
+    [TestCaseSource(nameof(Cases))]
+    public void Float32_ops_match_float64(GroupNormArgs a, bool affine)
+    {
+        var rng = Rand.ForTest();
+        var x = Input(rng, a.Size);
+        var w = affine ? Rand.Normal(rng, a.C) : [];
+        var b = affine ? Rand.Normal(rng, a.C) : [];
+        var gy = Rand.Normal(rng, a.Size);
+        var y64 = Forward(x, w, b, a, out _, out _);
+        var g64 = Backward(x, w, b, gy, a);
+        foreach (var device in Devices)
+        {
+            using var tape = new Tape();
+            using var xt = Tensor.FromArray(Check.ToFloat(x), XShape(a), device).RequireGrad();
+            using var wt = affine ? Tensor.FromArray(Check.ToFloat(w), new Shape(a.C), device).RequireGrad() : null;
+            using var bt = affine ? Tensor.FromArray(Check.ToFloat(b), new Shape(a.C), device).RequireGrad() : null;
+            var y = a.Silu ? Ops_.GroupNormSilu(xt, a.Groups, wt, bt, a.Eps) : Ops_.GroupNorm(xt, a.Groups, wt, bt, a.Eps);
+            Check.Close(y.ToArray(), y64, 1e-5, $"forward on {device}");
+            tape.Backward(y, Tensor.FromArray(Check.ToFloat(gy), y.Shape, device));
+            Check.Close(xt.Grad!.ToArray(), g64[0], 1e-5, $"grad x on {device}");
+            if (!affine) continue;
+            Check.Close(wt!.Grad!.ToArray(), g64[1], 1e-5, $"grad weight on {device}");
+            Check.Close(bt!.Grad!.ToArray(), g64[2], 1e-5, $"grad bias on {device}");
+        }
+    }
+
+    [TestCaseSource(nameof(Shapes))]
+    public void Fused_silu_equals_groupnorm_then_silu(GroupNormArgs a)
+    {
+        var rng = Rand.ForTest();
+        var x = Input(rng, a.Size); var w = Rand.Normal(rng, a.C); var b = Rand.Normal(rng, a.C); var gy = Rand.Normal(rng, a.Size);
+
+        // float64 references: the fused reference against GroupNormRef followed by UnaryRef's SiLU.
+        var z = Forward(x, w, b, a, out _, out _);
+        var y = new double[a.Size]; UnaryRef.Forward<double>(UnaryOp.Silu, z, y);
+        var gz = new double[a.Size]; UnaryRef.Backward<double>(UnaryOp.Silu, z, y, gy, gz);
+        var composed = Backward(x, w, b, gz, a);
+        var fusedY = Forward(x, w, b, a with { Silu = true }, out _, out _);
+        var fused = Backward(x, w, b, gy, a with { Silu = true });
+        Check.Close(fusedY, y, 1e-13, "float64 forward");
+        for (int k = 0; k < 3; k++) Check.Close(fused[k], composed[k], 1e-12, $"float64 gradient {k}");
+
+        // float32 through the ops: Ops.GroupNormSilu against Ops.Silu(Ops.GroupNorm(...)).
+        foreach (var device in Devices)
+        {
+            float[][] Run(bool fusedOp, out float[] yOut)
+            {
+                using var tape = new Tape();
+                using var xt = Tensor.FromArray(Check.ToFloat(x), XShape(a), device).RequireGrad();
+                using var wt = Tensor.FromArray(Check.ToFloat(w), new Shape(a.C), device).RequireGrad();
+                using var bt = Tensor.FromArray(Check.ToFloat(b), new Shape(a.C), device).RequireGrad();
+                var yt = fusedOp ? Ops_.GroupNormSilu(xt, a.Groups, wt, bt, a.Eps) : Ops_.Silu(Ops_.GroupNorm(xt, a.Groups, wt, bt, a.Eps));
+                yOut = yt.ToArray();
+                tape.Backward(yt, Tensor.FromArray(Check.ToFloat(gy), yt.Shape, device));
+                return [xt.Grad!.ToArray(), wt.Grad!.ToArray(), bt.Grad!.ToArray()];
+            }
+            var f = Run(true, out var yf);
+            var c = Run(false, out var yc);
+            Check.Close(yf, yc, 1e-6, $"forward on {device}");
+            for (int k = 0; k < 3; k++) Check.Close(f[k], c[k], 1e-5, $"gradient {k} on {device}");
+        }
+    }
+
+    [Test]
+    public void Each_group_is_normalized_with_the_biased_variance()
+    {
+        var a = new GroupNormArgs(2, 6, 5, 3, 1e-2f); // a large eps makes var/(var + eps) visibly differ from 1
+        var x = Input(Rand.ForTest(), a.Size);
+        var y = Forward(x, [], [], a, out var mean, out var rstd);
+        for (int grp = 0; grp < a.StatsSize; grp++)
+        {
+            var xs = x.AsSpan(grp * a.GroupSize, a.GroupSize);
+            var ys = y.AsSpan(grp * a.GroupSize, a.GroupSize);
+            double mu = 0, var = 0, ym = 0, y2 = 0;
+            foreach (var v in xs) mu += v / a.GroupSize;
+            foreach (var v in xs) var += (v - mu) * (v - mu) / a.GroupSize; // biased: divides by M, not M − 1
+            foreach (var v in ys) { ym += v / a.GroupSize; y2 += v * v / a.GroupSize; }
+            Assert.That(mean[grp], Is.EqualTo(mu).Within(1e-12));
+            Assert.That(rstd[grp], Is.EqualTo(1 / Math.Sqrt(var + a.Eps)).Within(1e-12));
+            Assert.That(ym, Is.EqualTo(0).Within(1e-12), "group mean of y");
+            Assert.That(y2, Is.EqualTo(var / (var + a.Eps)).Within(1e-12), "group mean square of y");
+        }
+    }
+
+    [TestCaseSource(nameof(Shapes))]
+    public void Backend_outputs_are_fully_overwritten(GroupNormArgs a)
+    {
+        var rng = Rand.ForTest();
+        foreach (var device in Devices)
+        {
+            Tensor Poisoned(Shape s) => Tensor.FromArray(Rand.Poison(s.Numel), s, device);
+            using var x = Tensor.Randn(XShape(a), rng, device);
+            using var gy = Tensor.Randn(XShape(a), rng, device);
+            using var w = Tensor.Randn(new Shape(a.C), rng, device);
+            using var b = Tensor.Randn(new Shape(a.C), rng, device);
+            var stats = new Shape(a.N, a.Groups);
+            using Tensor y = Poisoned(XShape(a)), mean = Poisoned(stats), rstd = Poisoned(stats);
+            using Tensor gx = Poisoned(XShape(a)), gw = Poisoned(new Shape(a.C)), gb = Poisoned(new Shape(a.C));
+            device.Backend.GroupNormForward(x, w, b, y, mean, rstd, a with { Silu = true });
+            device.Backend.GroupNormBackward(x, w, b, mean, rstd, gy, gx, gw, gb, a with { Silu = true });
+            foreach (var t in new[] { y, mean, rstd, gx, gw, gb })
+                Assert.That(t.ToArray().All(float.IsFinite), $"unwritten elements in a {t.Shape} output on {device}");
+        }
+    }
+
+    [Test]
+    public void Without_a_tape_the_op_just_computes()
+    {
+        using var x = Tensor.Randn(new Shape(1, 4, 3, 3), Rand.ForTest());
+        using var y = Ops_.GroupNormSilu(x, 2);
+        Assert.That(y.RequiresGrad, Is.False);
+        Assert.That(y.ToArray().All(float.IsFinite));
+    }
+
+    [Test]
+    public void Bad_arguments_give_clear_errors()
+    {
+        using var x = Tensor.Zeros(new Shape(2, 6, 3, 3));
+        using var w = Tensor.Zeros(new Shape(6));
+        using var w5 = Tensor.Zeros(new Shape(5));
+        var e = Assert.Throws<ArgumentException>(() => Ops_.GroupNorm(x, 4))!;
+        Assert.That(e.Message, Does.Contain("groupnorm").And.Contain("6 channels").And.Contain("[2, 6, 3, 3]").And.Contain("4"));
+        e = Assert.Throws<ArgumentException>(() => Ops_.GroupNormSilu(x, 3, w, null))!;
+        Assert.That(e.Message, Does.Contain("groupnorm+silu").And.Contain("both weight and bias"));
+        e = Assert.Throws<ArgumentException>(() => Ops_.GroupNorm(x, 3, w5, w5))!;
+        Assert.That(e.Message, Does.Contain("[5]").And.Contain("[6]"));
+        Assert.Throws<ArgumentException>(() => Ops_.GroupNorm(x, 0));
+        using var x3 = Tensor.Zeros(new Shape(2, 6, 9));
+        e = Assert.Throws<ArgumentException>(() => Ops_.GroupNorm(x3, 3))!;
+        Assert.That(e.Message, Does.Contain("4-D").And.Contain("[2, 6, 9]"));
+    }
+}
