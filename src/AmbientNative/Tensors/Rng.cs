@@ -22,6 +22,16 @@ public sealed class Rng
     /// <summary>An independent child stream, e.g. one per image index.</summary>
     public Rng Fork(ulong stream) => new(Mix(Seed ^ Mix(stream + 0x9E3779B97F4A7C15UL)));
 
+    /// <summary>
+    /// Skips <paramref name="blocks"/> blocks (and drops buffered values): for ops that read blocks
+    /// (Seed, Counter … Counter + blocks − 1) directly by index, e.g. a dropout mask computed per element on a device.
+    /// </summary>
+    public void Advance(ulong blocks)
+    {
+        Counter += blocks;
+        _bufferPos = 4;
+    }
+
     public static void Block(ulong key, ulong counter, Span<uint> output)
     {
         uint c0 = (uint)counter, c1 = (uint)(counter >> 32), c2 = 0, c3 = 0;

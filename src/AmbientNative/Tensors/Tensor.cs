@@ -7,7 +7,7 @@ namespace AmbientNative.Tensors;
 /// disposed (directly, or by the <see cref="Tape"/> that created it) so device memory returns to its pool.
 /// Gradient bookkeeping lives here; the math lives in the backends and in <see cref="Ops"/>.
 /// </summary>
-public class Tensor : IDisposable
+public partial class Tensor : IDisposable
 {
     private bool _disposed;
 

@@ -1,0 +1,32 @@
+using AmbientNative.Backends.Cpu.Reference;
+using AmbientNative.Tensors;
+
+namespace AmbientNative.Autograd;
+
+public static partial class Ops
+{
+    /// <summary>
+    /// y = a ∘ b with NumPy broadcasting (right-aligned; size-1 dimensions repeat), e.g. [N,C,H,W] with
+    /// [N,1,1,1] (per-sample scalars), [1,C,1,1], [C,1,1] or [W]. Gradients are summed back to each input's shape.
+    /// </summary>
+    public static Tensor Binary(BinaryOp op, Tensor a, Tensor b)
+    {
+        string name = op.ToString().ToLowerInvariant();
+        SameDevice(name, a, b);
+        var y = New(a, Broadcast.ResultShape(a.Shape, b.Shape, name));
+        B(a).Binary(op, a, b, y);
+        return Tape.Record(y, [a, b], gy =>
+        {
+            var ga = a.RequiresGrad ? NewLike(a) : null;
+            var gb = b.RequiresGrad ? NewLike(b) : null;
+            B(a).BinaryBackward(op, a, b, gy, ga, gb);
+            if (ga != null) Tape.Accumulate(a, ga);
+            if (gb != null) Tape.Accumulate(b, gb);
+        });
+    }
+
+    public static Tensor Add(Tensor a, Tensor b) => Binary(BinaryOp.Add, a, b);
+    public static Tensor Sub(Tensor a, Tensor b) => Binary(BinaryOp.Sub, a, b);
+    public static Tensor Mul(Tensor a, Tensor b) => Binary(BinaryOp.Mul, a, b);
+    public static Tensor Div(Tensor a, Tensor b) => Binary(BinaryOp.Div, a, b);
+}

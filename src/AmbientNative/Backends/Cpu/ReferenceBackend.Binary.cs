@@ -1,0 +1,14 @@
+using AmbientNative.Backends.Cpu.Reference;
+using AmbientNative.Tensors;
+
+namespace AmbientNative.Backends.Cpu;
+
+public partial class ReferenceBackend
+{
+    public virtual void Binary(BinaryOp op, Tensor a, Tensor b, Tensor y) =>
+        BinaryRef.Forward<float>(op, R(a), a.Shape, R(b), b.Shape, S(y), y.Shape);
+
+    public virtual void BinaryBackward(BinaryOp op, Tensor a, Tensor b, Tensor gy, Tensor? ga, Tensor? gb) =>
+        BinaryRef.Backward<float>(op, R(a), a.Shape, R(b), b.Shape, R(gy), gy.Shape,
+            ga == null ? default : S(ga), gb == null ? default : S(gb));
+}
