@@ -117,7 +117,7 @@ public sealed class Trainer : IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(runDirectory);
         string path = Checkpoint.FindLatest(runDirectory)
-            ?? throw new FileNotFoundException($"Trainer.Resume: no {Checkpoint.FileName(0).Replace("000000", "<step>")} in '{runDirectory}'.");
+            ?? throw new FileNotFoundException($"Trainer.Resume: no checkpoint-<step>.safetensors in '{runDirectory}'.");
         var (file, info) = Checkpoint.Read(path);
         TrainerOptions options;
         try { options = JsonSerializer.Deserialize<TrainerOptions>(info.TrainerOptions) ?? throw new JsonException("null"); }
