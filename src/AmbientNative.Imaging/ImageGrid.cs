@@ -104,7 +104,7 @@ public static class ImageGrid
     private static void DrawCaptions(SKBitmap bmp, Layout layout, IReadOnlyList<string> captions)
     {
         // Text needs a font; a machine without any renders the strips blank rather than failing the run.
-        var typeface = SKTypeface.Default;
+        var typeface = SKTypeface.FromFamilyName("sans-serif");   // falls back to the default face
         if (typeface.GlyphCount == 0) return;
         using var canvas = new SKCanvas(bmp);
         using var font = new SKFont(typeface, CaptionHeight - 2) { Edging = SKFontEdging.Antialias };

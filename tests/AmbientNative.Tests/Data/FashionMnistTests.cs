@@ -1,4 +1,5 @@
 using AmbientNative.Data;
+using AmbientNative.Imaging;
 
 namespace AmbientNative.Tests.Data;
 
@@ -40,5 +41,15 @@ public class FashionMnistTests
             foreach (float v in ds.Image(0)) bytes += Pixels.ToByte(v);
             Assert.That(bytes, Is.EqualTo(76247));
         }
+    }
+
+    [Test]
+    public void Opens_through_the_loader_as_a_training_run_would()
+    {
+        // What `--data <folder> --limit 300 --resolution 32` does: detect IDX, seeded subset, resize 28 → 32.
+        var ds = DatasetLoader.Load(Folder, new DatasetOptions { Limit = 300, Seed = 1, Resolution = 32 });
+        Assert.That(DatasetLoader.Detect(Folder), Is.EqualTo(DatasetFormat.Idx));
+        Assert.That(ds.Shape.ToArray(), Is.EqualTo(new[] { 300, 1, 32, 32 }));
+        Assert.That(ds.Labels!.Distinct().Count(), Is.EqualTo(10), "a random subset of 300 holds every class");
     }
 }
