@@ -18,7 +18,7 @@ namespace AmbientNative.Nn;
 /// Weights are a pure function of (config, seed). Dropout masks come from <see cref="DropoutRng"/>, whose
 /// (Seed, Counter) a checkpoint can store.
 /// </summary>
-public sealed class UNet : Module, INoiseConditionedNetwork
+public sealed class UNet : Module, INoiseConditionedNetwork, IStochasticModule
 {
     private readonly PositionalEmbedding _mapNoise;
     private readonly Conv2d _encConv;
