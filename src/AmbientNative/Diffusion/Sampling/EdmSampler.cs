@@ -88,6 +88,9 @@ public static class EdmSampler
         Ops.SameDevice("EdmSampler.Inpaint", known, mask);
         Ops.SameDevice("EdmSampler.Inpaint", known, noise);
 
+        // mask⊙target + (1 − mask)⊙x rather than x + mask⊙(target − x): exact at 0/1 masks, so known pixels come back bit for bit.
+        using var unknown = Tensor.Empty(mask.Shape, mask.Device);
+        mask.Device.Backend.Affine(mask, -1f, 1f, unknown);
         var eps = new float[known.Numel];
         Tensor Impose(Tensor x, double sigma)
         {
@@ -97,7 +100,7 @@ public static class EdmSampler
                 rng.FillNormal(eps);
                 target = known + Owned(Tensor.FromArray(eps, known.Shape, known.Device)) * (float)sigma;
             }
-            return x + mask * (target - x);
+            return mask * target + unknown * x;
         }
         return Run(denoiser, noise, o.Sigmas(), o, rng, Impose, progress, cancellationToken);
     }
