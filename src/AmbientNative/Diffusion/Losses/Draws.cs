@@ -25,18 +25,25 @@ internal sealed class Draws
     /// <summary>Standard normal noise of <paramref name="shape"/> on <paramref name="device"/>.</summary>
     public Tensor Noise(Shape shape, Rng rng, Device device)
     {
-        if (_noise.Length != shape.Numel) _noise = new float[shape.Numel];
-        rng.FillNormal(_noise);
-        return Tape.Own(Tensor.FromArray(_noise, shape, device));
+        var host = Buffer(ref _noise, shape.Numel);
+        rng.FillNormal(host);
+        return Tape.Own(Tensor.FromArray(host, shape, device));
     }
 
     /// <summary>f(v_i) per sample as [N] (<paramref name="image"/> false) or [N, 1, 1, 1] (broadcasts over C, H, W).</summary>
     public Tensor PerSample(ReadOnlySpan<double> v, Func<double, double> f, Device device, bool image = true)
     {
-        if (_scalars.Length != v.Length) _scalars = new float[v.Length];
-        for (int i = 0; i < v.Length; i++) _scalars[i] = (float)f(v[i]);
+        var host = Buffer(ref _scalars, v.Length);
+        for (int i = 0; i < v.Length; i++) host[i] = (float)f(v[i]);
         var shape = image ? new Shape(v.Length, 1, 1, 1) : new Shape(v.Length);
-        return Tape.Own(Tensor.FromArray(_scalars, shape, device));
+        return Tape.Own(Tensor.FromArray(host, shape, device));
+    }
+
+    // Grow-only host buffers: sizes vary (the consistency term's sub-batch), allocations should not.
+    private static Span<float> Buffer(ref float[] buffer, int length)
+    {
+        if (buffer.Length < length) buffer = new float[length];
+        return buffer.AsSpan(0, length);
     }
 
     /// <summary>Σ_i w_i·‖err_i‖² / N: squared error summed over pixels, weighted per sample, averaged over the batch.</summary>
@@ -46,15 +53,22 @@ internal sealed class Draws
     /// <summary>Checks the objective runs inside a tape (which owns the loss) and that the batch and σ/noise fit.</summary>
     public static void Check(string objective, TrainingBatch batch, ReadOnlySpan<double> sigma, Tensor noise)
     {
-        ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(noise);
+        Check(objective, batch, sigma);
+        var y = batch.Observed;
+        if (noise.Shape != y.Shape)
+            throw new ArgumentException($"{objective}: noise {noise.Shape} must have the shape of the observed batch {y.Shape}.");
+        Ops.SameDevice(objective, y, noise);
+    }
+
+    /// <summary>Checks the objective runs inside a tape (which owns the loss) and that the batch and σ fit.</summary>
+    public static void Check(string objective, TrainingBatch batch, ReadOnlySpan<double> sigma)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
         if (Tape.Current == null)
             throw new InvalidOperationException($"{objective}: call inside a Tape scope; it owns the loss and its intermediates.");
         var y = batch.Observed;
         y.Shape.Nchw($"{objective}: observed batch");
-        if (noise.Shape != y.Shape)
-            throw new ArgumentException($"{objective}: noise {noise.Shape} must have the shape of the observed batch {y.Shape}.");
-        Ops.SameDevice(objective, y, noise);
         if (sigma.Length != y.Shape[0])
             throw new ArgumentException($"{objective}: {sigma.Length} noise levels for a batch of {y.Shape[0]} ({y.Shape}).");
         foreach (double s in sigma)
