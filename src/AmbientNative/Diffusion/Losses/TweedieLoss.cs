@@ -106,8 +106,10 @@ public sealed class TweedieLoss : ITrainingObjective
     /// <see cref="TweedieConsistency.Steps"/> ancestral steps from σn to σ'_i for <see cref="TweedieConsistency.Copies"/>
     /// independent copies, x ← D + (t'²/t²)·(x − D) + t'·√(1 − t'²/t²)·ε (levels geometric in between), and penalise
     /// ‖mean_k D(x^(k); σ'_i) − D(x_tn; σn)‖², summed over pixels and divided by the whole batch size N.
-    /// For an exact E[x0|x] the mean is exactly consistent (the step's conditional mean is exact), so only the copies'
-    /// spread remains, shrinking as 1/k. The trajectories run without gradient; it flows through both end predictions.
+    /// The step's conditional mean E[x_t' | x_t] is exact for an exact D, so for a Gaussian target (D linear) the exact
+    /// E[x0|x] is exactly consistent and only the copies' spread remains, shrinking as 1/k (what the tests check); for
+    /// other targets the step is the usual ancestral approximation. The trajectories run without gradient; the gradient
+    /// flows through both end predictions.
     /// Sub-batch selection uses Slice/Concat, so it runs on any backend. Returns 0 when no draw is below σn.
     /// </summary>
     public Tensor ConsistencyLoss(TrainingBatch batch, ReadOnlySpan<double> sigmaDrawn, Rng rng)
