@@ -1,7 +1,13 @@
-using System.CommandLine;
 using Ambient.Cli;
+using Spectre.Console;
 
-var root = new RootCommand("ambient: train and sample diffusion models on corrupted data (Ambient Diffusion).");
-root.Subcommands.Add(DevicesCommand.Create());
-root.Subcommands.Add(DemoCommand.Create());
-return root.Parse(args).Invoke();
+// Ctrl+C once: cancel (a training run finishes its step and writes a checkpoint); twice: the default, immediate exit.
+using var cancel = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    if (cancel.IsCancellationRequested) return;
+    e.Cancel = true;
+    cancel.Cancel();
+};
+var stderr = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+return AmbientApp.Run(args, AnsiConsole.Console, cancel.Token, stderr);
