@@ -11,13 +11,23 @@ namespace AmbientNative.Backends.Cpu.Fast;
 /// </summary>
 internal static unsafe class Packing
 {
-    /// <summary>dst[p·width + r] = src[p·lds + r] for r &lt; n (a panel whose lanes are already contiguous).</summary>
-    public static void Copy(float* src, nint lds, int n, int kc, int width, float* dst)
+    /// <summary>
+    /// Packs kc source rows of n contiguous floats (row stride lds) into ⌈n/width⌉ panels: element (p, r) goes to
+    /// panel r/width at [p·width + r%width]. Walks each source row once, front to back, so the hardware
+    /// prefetcher streams it; going panel by panel instead would jump a whole row stride every 128 bytes.
+    /// </summary>
+    public static void CopyPanels(float* src, nint lds, int n, int kc, int width, float* dst)
     {
-        for (int p = 0; p < kc; p++, src += lds, dst += width)
+        int full = n / width * width, tail = n - full;
+        for (int p = 0; p < kc; p++, src += lds)
         {
-            CopyRun(src, dst, n);
-            for (int r = n; r < width; r++) dst[r] = 0f;
+            float* d = dst + (nint)p * width;
+            for (int r = 0; r < full; r += width, d += (nint)kc * width) CopyRun(src + r, d, width);
+            if (tail > 0)
+            {
+                CopyRun(src + full, d, tail);
+                for (int r = tail; r < width; r++) d[r] = 0f;
+            }
         }
     }
 

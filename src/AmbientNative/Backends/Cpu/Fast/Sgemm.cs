@@ -220,12 +220,10 @@ internal readonly unsafe struct DenseA(float* a, nint ld, bool trans) : IPackA
 
     public float* Pack(int i0, int mc, int p0, int kc, int mr, float* buf)
     {
-        for (int ir = 0; ir < mc; ir += mr)
-        {
-            int rows = Math.Min(mr, mc - ir), i = i0 + ir;
-            if (trans) Packing.Copy(a + p0 * ld + i, ld, rows, kc, mr, buf + (nint)ir * kc);
-            else Packing.Transpose(a + i * ld + p0, ld, rows, kc, mr, buf + (nint)ir * kc);
-        }
+        if (trans) Packing.CopyPanels(a + p0 * ld + i0, ld, mc, kc, mr, buf);
+        else
+            for (int ir = 0; ir < mc; ir += mr)
+                Packing.Transpose(a + (i0 + ir) * ld + p0, ld, Math.Min(mr, mc - ir), kc, mr, buf + (nint)ir * kc);
         return buf;
     }
 }
@@ -237,12 +235,10 @@ internal readonly unsafe struct DenseB(float* b, nint ld, bool trans) : IPackB
 
     public float* Pack(int p0, int kc, int j0, int nc, int nr, float* buf)
     {
-        for (int jr = 0; jr < nc; jr += nr)
-        {
-            int cols = Math.Min(nr, nc - jr), j = j0 + jr;
-            if (trans) Packing.Transpose(b + j * ld + p0, ld, cols, kc, nr, buf + (nint)jr * kc);
-            else Packing.Copy(b + p0 * ld + j, ld, cols, kc, nr, buf + (nint)jr * kc);
-        }
+        if (!trans) Packing.CopyPanels(b + p0 * ld + j0, ld, nc, kc, nr, buf);
+        else
+            for (int jr = 0; jr < nc; jr += nr)
+                Packing.Transpose(b + (j0 + jr) * ld + p0, ld, Math.Min(nr, nc - jr), kc, nr, buf + (nint)jr * kc);
         return buf;
     }
 }

@@ -1,0 +1,139 @@
+namespace AmbientNative.Backends.Cpu.Fast;
+
+/// <summary>
+/// im2col and its adjoint for one image of a convolution (layouts as in <see cref="Reference.Conv2dRef"/>).
+/// The column matrix has one row per (ci, ky, kx), index (ci − c0)·K² + ky·K + kx, and one column per output
+/// position j = oy·OutW + ox:
+/// <c>col[row, j − j0] = x[ci, oy·stride − pad + ky, ox·stride − pad + kx]</c>, zero outside the image.
+/// A convolution is then W[Cout, Cin·K²] · col. With stride 1 each row of col is made of shifted copies of image
+/// rows, so it is written with vector copies; other strides gather element by element.
+/// </summary>
+public static unsafe class Im2Col
+{
+    /// <summary>Writes rows for channels [c0, c1) and columns [j0, j1) into col ((c1−c0)·K² × (j1−j0), row-major).</summary>
+    public static void Unfold(ReadOnlySpan<float> image, Conv2dGeometry g, int c0, int c1, int j0, int j1, Span<float> col)
+    {
+        CheckImage(image.Length, g, c0, c1, j0, j1);
+        if (col.Length < (long)(c1 - c0) * g.K * g.K * (j1 - j0))
+            throw new ArgumentException($"im2col: col has {col.Length} elements, need {(c1 - c0) * g.K * g.K}×{j1 - j0}.");
+        fixed (float* x = image, c = col) Unfold(x, g, c0, c1, j0, j1, c);
+    }
+
+    /// <summary>col2im, the adjoint of <see cref="Unfold"/> over all columns: image[c0..c1) += fold(col). Each image
+    /// pixel receives the sum of every column entry that was copied from it.</summary>
+    public static void FoldAdd(ReadOnlySpan<float> col, Conv2dGeometry g, int c0, int c1, Span<float> image)
+    {
+        int spatial = g.OutH * g.OutW;
+        CheckImage(image.Length, g, c0, c1, 0, spatial);
+        if (col.Length < (long)(c1 - c0) * g.K * g.K * spatial)
+            throw new ArgumentException($"col2im: col has {col.Length} elements, need {(c1 - c0) * g.K * g.K}×{spatial}.");
+        fixed (float* c = col, x = image) FoldAdd(c, g, c0, c1, x);
+    }
+
+    private static void CheckImage(int length, Conv2dGeometry g, int c0, int c1, int j0, int j1)
+    {
+        g.Validate();
+        if (length < g.Cin * g.H * g.W)
+            throw new ArgumentException($"im2col: image has {length} elements, need {g.Cin}×{g.H}×{g.W}.");
+        if (c0 < 0 || c1 > g.Cin || c0 > c1 || j0 < 0 || j1 > g.OutH * g.OutW || j0 > j1)
+            throw new ArgumentOutOfRangeException(nameof(c0), $"im2col: channels [{c0}, {c1}) or columns [{j0}, {j1}) outside {g}.");
+    }
+
+    internal static void Unfold(float* image, in Conv2dGeometry g, int c0, int c1, int j0, int j1, float* col)
+    {
+        int n = j1 - j0;
+        for (int ci = c0; ci < c1; ci++)
+        for (int ky = 0; ky < g.K; ky++)
+        for (int kx = 0; kx < g.K; kx++, col += n)
+            Row(image + (nint)ci * g.H * g.W, g, ky, kx, j0, n, col);
+    }
+
+    internal static void FoldAdd(float* col, in Conv2dGeometry g, int c0, int c1, float* image)
+    {
+        int n = g.OutH * g.OutW;
+        for (int ci = c0; ci < c1; ci++)
+        for (int ky = 0; ky < g.K; ky++)
+        for (int kx = 0; kx < g.K; kx++, col += n)
+            AddRow(col, g, ky, kx, image + (nint)ci * g.H * g.W);
+    }
+
+    /// <summary>One row of col for kernel offset (ky, kx) of one channel <paramref name="plane"/> (H×W):
+    /// columns [j0, j0 + count) into dst. Walks output rows; each is one clipped, shifted copy of an input row.</summary>
+    internal static void Row(float* plane, in Conv2dGeometry g, int ky, int kx, int j0, int count, float* dst)
+    {
+        int ow = g.OutW, s = g.Stride;
+        int oy = j0 / ow, ox = j0 - oy * ow;
+        while (count > 0)
+        {
+            int run = Math.Min(count, ow - ox);
+            int iy = oy * s - g.Pad + ky;
+            if ((uint)iy >= (uint)g.H) Packing.ZeroRun(dst, run);
+            else
+            {
+                float* src = plane + (nint)iy * g.W;
+                int ix = ox * s - g.Pad + kx; // input column under the run's first output
+                if (s == 1)
+                {
+                    // Outputs t in [lo, hi) of the run read inside the row; the rest is padding.
+                    int lo = Math.Clamp(-ix, 0, run), hi = Math.Clamp(g.W - ix, lo, run);
+                    Packing.ZeroRun(dst, lo);
+                    Packing.CopyRun(src + ix + lo, dst + lo, hi - lo);
+                    Packing.ZeroRun(dst + hi, run - hi);
+                }
+                else
+                    for (int t = 0; t < run; t++, ix += s) dst[t] = (uint)ix < (uint)g.W ? src[ix] : 0f;
+            }
+            dst += run; count -= run; oy++; ox = 0;
+        }
+    }
+
+    /// <summary>The adjoint of <see cref="Row"/> over all columns: adds a full row of col back into the plane.</summary>
+    private static void AddRow(float* src, in Conv2dGeometry g, int ky, int kx, float* plane)
+    {
+        int ow = g.OutW, s = g.Stride;
+        for (int oy = 0; oy < g.OutH; oy++, src += ow)
+        {
+            int iy = oy * s - g.Pad + ky;
+            if ((uint)iy >= (uint)g.H) continue;
+            float* dst = plane + (nint)iy * g.W;
+            int ix = kx - g.Pad;
+            if (s == 1)
+            {
+                int lo = Math.Clamp(-ix, 0, ow), hi = Math.Clamp(g.W - ix, lo, ow);
+                Packing.AddRun(src + lo, dst + ix + lo, hi - lo);
+            }
+            else
+                for (int t = 0; t < ow; t++, ix += s)
+                    if ((uint)ix < (uint)g.W) dst[ix] += src[t];
+        }
+    }
+}
+
+/// <summary>
+/// op(B) of the forward convolution packed straight from the image (implicit im2col): B[p, j] = col[p, jBase + j]
+/// of one image, all channels. Saves writing the column matrix (K² times the image) and reading it back.
+/// </summary>
+internal readonly unsafe struct Im2ColB(float* image, Conv2dGeometry g, int jBase) : IPackB
+{
+    private readonly Conv2dGeometry _g = g;
+
+    public float* Pack(int p0, int kc, int j0, int nc, int nr, float* buf)
+    {
+        // One col row at a time into a small L1-resident strip, then dealt out into the NR-wide panels.
+        float* row = stackalloc float[nc];
+        int k = _g.K, kk = k * k, plane = _g.H * _g.W;
+        for (int p = p0; p < p0 + kc; p++)
+        {
+            int ci = p / kk, ky = (p - ci * kk) / k, kx = p - ci * kk - ky * k;
+            Im2Col.Row(image + (nint)ci * plane, _g, ky, kx, jBase + j0, nc, row);
+            float* d = buf + (nint)(p - p0) * nr;
+            for (int jr = 0; jr < nc; jr += nr, d += (nint)kc * nr)
+            {
+                int cols = Math.Min(nr, nc - jr);
+                Packing.CopyRun(row + jr, d, cols);
+                for (int r = cols; r < nr; r++) d[r] = 0f;
+            }
+        }
+        return buf;
+    }
+}
