@@ -10,8 +10,8 @@ namespace AmbientNative.Backends.Cpu.Fast;
 /// </list>
 /// A 1×1, stride-1, unpadded convolution has col(x[n]) = x[n], so it runs on the tensors directly.
 /// <para>
-/// Work is cut into independent items, each running the single-threaded <see cref="Sgemm.Serial"/> on its own
-/// thread-local scratch, so the cores never share a cache line of output: forward by (image, column block),
+/// Work is cut into independent items, each running the single-threaded <see cref="Sgemm.Serial"/> in its
+/// worker's <see cref="Workspace"/>, so the cores never share a cache line of output: forward by (image, column block),
 /// backward data by (image, input-channel block) (col2im of different channels cannot collide), backward
 /// weight by (input-channel block[, output-channel block]), each owning a slice of gW and summing over images.
 /// Column-matrix pieces are sized to stay in L2 next to the GEMM panels.
@@ -39,21 +39,26 @@ public static unsafe class Conv2dGemm
         fixed (float* px = x, pw = w, pb = bias, py = y)
         {
             // W is the A operand of every item: pack it once, here, for all of them.
-            float* packedW = Scratch.Get(Scratch.PackedWeight, Sgemm.PackedASize(m, kdim, km));
-            Sgemm.PrepackA(new DenseA(pw, kdim, false), m, kdim, km, packedW);
-            nint X = (nint)px, Y = (nint)py, Bias = (nint)pb, W = (nint)packedW;
-            For(g.N * chunks, g.Flops, item =>
+            var own = Workspace.Rent();
+            try
             {
-                int n = item / chunks, j0 = item % chunks * per, cols = Math.Min(per, spatial - j0);
-                float* xn = (float*)X + (nint)n * g.Cin * g.H * g.W;
-                float* yn = (float*)Y + (nint)n * m * spatial + j0;
-                if (hasBias)
-                    for (int co = 0; co < m; co++) new Span<float>(yn + (nint)co * spatial, cols).Fill(((float*)Bias)[co]);
-                var a = new PrepackedA((float*)W, m, km.MR);
-                float beta = hasBias ? 1f : 0f;
-                if (direct) Sgemm.Serial(a, new DenseB(xn + j0, spatial, false), m, cols, kdim, 1f, beta, yn, spatial, km);
-                else Sgemm.Serial(a, new Im2ColB(xn, g, j0), m, cols, kdim, 1f, beta, yn, spatial, km);
-            });
+                float* packedW = own.Get(Workspace.PackedWeight, Sgemm.PackedASize(m, kdim, km));
+                Sgemm.PrepackA(new DenseA(pw, kdim, false), m, kdim, km, packedW);
+                nint X = (nint)px, Y = (nint)py, Bias = (nint)pb, W = (nint)packedW;
+                Workspace.For(g.N * chunks, Worth(g), (item, ws) =>
+                {
+                    int n = item / chunks, j0 = item % chunks * per, cols = Math.Min(per, spatial - j0);
+                    float* xn = (float*)X + (nint)n * g.Cin * g.H * g.W;
+                    float* yn = (float*)Y + (nint)n * m * spatial + j0;
+                    if (hasBias)
+                        for (int co = 0; co < m; co++) new Span<float>(yn + (nint)co * spatial, cols).Fill(((float*)Bias)[co]);
+                    var a = new PrepackedA((float*)W, m, km.MR);
+                    float beta = hasBias ? 1f : 0f;
+                    if (direct) Sgemm.Serial(a, new DenseB(xn + j0, spatial, false), m, cols, kdim, 1f, beta, yn, spatial, km, ws);
+                    else Sgemm.Serial(a, new Im2ColB(xn, g, j0), m, cols, kdim, 1f, beta, yn, spatial, km, ws);
+                });
+            }
+            finally { Workspace.Return(own); }
         }
     }
 
@@ -78,7 +83,7 @@ public static unsafe class Conv2dGemm
         fixed (float* pgy = gy, pw = w, pgx = gx)
         {
             nint GY = (nint)pgy, W = (nint)pw, GX = (nint)pgx;
-            For(g.N * blocks, g.Flops, item =>
+            Workspace.For(g.N * blocks, Worth(g), (item, ws) =>
             {
                 int n = item / blocks, c0 = item % blocks * cb, c1 = Math.Min(g.Cin, c0 + cb), rows = (c1 - c0) * kk;
                 var a = new DenseA((float*)W + c0 * kk, kdim, trans: true); // rows [c0·K², c1·K²) of Wᵀ
@@ -86,11 +91,11 @@ public static unsafe class Conv2dGemm
                 float* gxn = (float*)GX + (nint)n * g.Cin * plane;
                 if (direct)
                 {
-                    Sgemm.Serial(a, b, rows, spatial, g.Cout, 1f, 0f, gxn + (nint)c0 * plane, spatial, km);
+                    Sgemm.Serial(a, b, rows, spatial, g.Cout, 1f, 0f, gxn + (nint)c0 * plane, spatial, km, ws);
                     return;
                 }
-                float* col = Scratch.Get(Scratch.Col, (long)rows * spatial);
-                Sgemm.Serial(a, b, rows, spatial, g.Cout, 1f, 0f, col, spatial, km);
+                float* col = ws.Get(Workspace.Col, (long)rows * spatial);
+                Sgemm.Serial(a, b, rows, spatial, g.Cout, 1f, 0f, col, spatial, km, ws);
                 new Span<float>(gxn + (nint)c0 * plane, (c1 - c0) * plane).Clear();
                 Im2Col.FoldAdd(col, g, c0, c1, gxn);
             });
@@ -127,7 +132,7 @@ public static unsafe class Conv2dGemm
         fixed (float* px = x, pgy = gy, pgw = gw, pgb = gbias)
         {
             nint X = (nint)px, GY = (nint)pgy, GW = (nint)pgw, GB = (nint)pgb;
-            For(items, g.Flops, item =>
+            Workspace.For(items, Worth(g), (item, ws) =>
             {
                 int c0 = item / oblocks * cb, c1 = Math.Min(g.Cin, c0 + cb), ncols = (c1 - c0) * kk;
                 int o0 = item % oblocks * ob, o1 = Math.Min(g.Cout, o0 + ob);
@@ -144,11 +149,11 @@ public static unsafe class Conv2dGemm
                         if (direct) b = new DenseB(xn + (nint)c0 * plane + j0, plane, trans: true);
                         else
                         {
-                            float* col = Scratch.Get(Scratch.Col, (long)ncols * cols);
+                            float* col = ws.Get(Workspace.Col, (long)ncols * cols);
                             Im2Col.Unfold(xn, g, c0, c1, j0, j0 + cols, col);
                             b = new DenseB(col, cols, trans: true);
                         }
-                        Sgemm.Serial(a, b, o1 - o0, ncols, cols, 1f, beta, gwBlock, kdim, km);
+                        Sgemm.Serial(a, b, o1 - o0, ncols, cols, 1f, beta, gwBlock, kdim, km, ws);
                         beta = 1f;
                     }
                 }
@@ -167,14 +172,8 @@ public static unsafe class Conv2dGemm
     /// <summary>A 1×1 stride-1 convolution without padding: col(x) is x itself.</summary>
     private static bool IsPointwise(in Conv2dGeometry g) => g.K == 1 && g.Stride == 1 && g.Pad == 0;
 
-    /// <summary>Runs the items on all cores, or inline when the whole job is too small to pay for a fork/join.</summary>
-    private static void For(int items, double flops, Action<int> body)
-    {
-        if (items == 1 || flops < 4e6 || Environment.ProcessorCount == 1)
-            for (int i = 0; i < items; i++) body(i);
-        else
-            Parallel.For(0, items, body);
-    }
+    /// <summary>Whether to use all cores: below a few MFLOP a fork/join costs more than it saves.</summary>
+    private static bool Worth(in Conv2dGeometry g) => g.Flops >= 4e6;
 
     private static float Sum(float* p, int n)
     {

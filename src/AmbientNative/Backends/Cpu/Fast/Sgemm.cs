@@ -76,22 +76,23 @@ public static unsafe class Sgemm
             // Below ~1 M multiply-adds a fork/join costs more than it saves.
             if (threads == 1 || (long)m * n * k < (1 << 20))
             {
-                Serial(da, db, m, n, k, alpha, beta, pc, ldc, km);
+                var ws = Workspace.Rent();
+                try { Serial(da, db, m, n, k, alpha, beta, pc, ldc, km, ws); }
+                finally { Workspace.Return(ws); }
                 return;
             }
             // Split the larger side of C into one slab per thread, on tile boundaries; each thread packs its own
             // panels (the other operand is packed once per thread: a small, O(mk + kn) duplication).
             bool splitN = n >= m;
             int tile = splitN ? km.NR : km.MR, extent = splitN ? n : m;
-            int per = (extent + threads - 1) / threads;
-            per = (per + tile - 1) / tile * tile;
+            int per = RoundUp((extent + threads - 1) / threads, tile);
             int slabs = (extent + per - 1) / per;
             nint cp = (nint)pc;
-            Parallel.For(0, slabs, s =>
+            Workspace.For(slabs, true, (s, ws) =>
             {
                 int lo = s * per, len = Math.Min(per, extent - lo);
-                if (splitN) Serial(da, db.Columns(lo), m, len, k, alpha, beta, (float*)cp + lo, ldc, km);
-                else Serial(da.Rows(lo), db, len, n, k, alpha, beta, (float*)cp + (nint)lo * ldc, ldc, km);
+                if (splitN) Serial(da, db.Columns(lo), m, len, k, alpha, beta, (float*)cp + lo, ldc, km, ws);
+                else Serial(da.Rows(lo), db, len, n, k, alpha, beta, (float*)cp + (nint)lo * ldc, ldc, km, ws);
             });
         }
     }
@@ -123,19 +124,19 @@ public static unsafe class Sgemm
     }
 
     /// <summary>
-    /// The single-threaded blocked GEMM on this thread's scratch. <paramref name="c"/> is the m×n output with row
+    /// The single-threaded blocked GEMM, packing into the worker's workspace <paramref name="ws"/>. <paramref name="c"/> is the m×n output with row
     /// stride <paramref name="ldc"/>; a and b produce packed panels of op(A) and op(B).
     /// </summary>
     internal static void Serial<TA, TB>(in TA a, in TB b, int m, int n, int k, float alpha, float beta,
-        float* c, nint ldc, in SgemmKernels.Micro km)
+        float* c, nint ldc, in SgemmKernels.Micro km, Workspace ws)
         where TA : struct, IPackA where TB : struct, IPackB
     {
         if (m == 0 || n == 0) return;
         int mr = km.MR, nr = km.NR;
         int kcMax = KcFor(k);
         int mcMax = MC / mr * mr, ncMax = NC / nr * nr;
-        float* bufA = Scratch.Get(Scratch.GemmA, (long)mcMax * kcMax);
-        float* bufB = Scratch.Get(Scratch.GemmB, (long)Math.Min(ncMax, RoundUp(n, nr)) * kcMax);
+        float* bufA = ws.Get(Workspace.GemmA, (long)mcMax * kcMax);
+        float* bufB = ws.Get(Workspace.GemmB, (long)Math.Min(ncMax, RoundUp(n, nr)) * kcMax);
         float* edge = stackalloc float[mr * nr];
         var run = km.Run;
 
