@@ -73,8 +73,7 @@ public static unsafe class Conv2dGemm
 
         // Channel blocks: the block's col (cb·K² × OutH·OutW) within budget, its row count a multiple of MR
         // when that is cheap, and enough items to feed every core.
-        int cb = (int)Math.Clamp(ColBudget / ((long)kk * spatial), 1, g.Cin);
-        cb = RoundDownToMultiple(cb, km.MR / Gcd(kk, km.MR));
+        int cb = ChannelBlock(g.Cin, (long)kk * spatial, km.MR / Gcd(kk, km.MR));
         int blocks = (g.Cin + cb - 1) / cb;
         if (g.N * blocks < 2 * threads) blocks = Math.Min(g.Cin, (2 * threads + g.N - 1) / g.N);
         cb = (g.Cin + blocks - 1) / blocks;
@@ -114,8 +113,7 @@ public static unsafe class Conv2dGemm
 
         // Input-channel blocks own disjoint columns of gW: no reduction between threads. The block's col width
         // (cb·K², the GEMM's n) preferably a multiple of NR; blocks a multiple of the core count for balance.
-        int cb = (int)Math.Clamp(ColBudget / ((long)kk * spatial), 1, g.Cin);
-        cb = RoundDownToMultiple(cb, km.NR / Gcd(kk, km.NR));
+        int cb = ChannelBlock(g.Cin, (long)kk * spatial, km.NR / Gcd(kk, km.NR));
         int blocks = (g.Cin + cb - 1) / cb;
         if (blocks % threads != 0 && g.Cin >= Sgemm.RoundUp(blocks, threads)) blocks = Sgemm.RoundUp(blocks, threads);
         cb = (g.Cin + blocks - 1) / blocks;
@@ -190,7 +188,17 @@ public static unsafe class Conv2dGemm
         if (length != need) throw new ArgumentException($"conv2d (fast): {name} has {length} elements, {g} needs {need}.");
     }
 
-    private static int Gcd(int a, int b) => b == 0 ? a : Gcd(b, a % b);
+    /// <summary>
+    /// Input channels per block: as many as keep the block's col within budget, rounded to a multiple of
+    /// <paramref name="step"/> (which makes cb·K² a whole number of GEMM tiles: a ragged last tile computes
+    /// padding), or rounded up to one step when that stays within twice the budget.
+    /// </summary>
+    private static int ChannelBlock(int cin, long floatsPerChannel, int step)
+    {
+        int cb = (int)Math.Clamp(ColBudget / floatsPerChannel, 1, cin);
+        if (cb >= step) return cb / step * step;
+        return step <= cin && step * floatsPerChannel <= 2 * ColBudget ? step : cb;
+    }
 
-    private static int RoundDownToMultiple(int x, int step) => x >= step ? x / step * step : x;
+    private static int Gcd(int a, int b) => b == 0 ? a : Gcd(b, a % b);
 }

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace AmbientNative.Backends.Cpu.Fast;
 
 /// <summary>
@@ -117,21 +119,42 @@ internal readonly unsafe struct Im2ColB(float* image, Conv2dGeometry g, int jBas
 {
     private readonly Conv2dGeometry _g = g;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public float* Pack(int p0, int kc, int j0, int nc, int nr, float* buf)
     {
-        // One col row at a time into a small L1-resident strip, then dealt out into the NR-wide panels.
-        float* row = stackalloc float[nc];
-        int k = _g.K, kk = k * k, plane = _g.H * _g.W;
-        for (int p = p0; p < p0 + kc; p++)
+        int k = _g.K, kk = k * k, plane = _g.H * _g.W, ow = _g.OutW;
+        // A panel row is nr contiguous floats: col row p over the panel's columns. Panel by panel, p inner, so
+        // the image rows a panel reads (a few per channel) are reused from L1 across the K² kernel offsets.
+        for (int jr = 0; jr < nc; jr += nr)
         {
-            int ci = p / kk, ky = (p - ci * kk) / k, kx = p - ci * kk - ky * k;
-            Im2Col.Row(image + (nint)ci * plane, _g, ky, kx, jBase + j0, nc, row);
-            float* d = buf + (nint)(p - p0) * nr;
-            for (int jr = 0; jr < nc; jr += nr, d += (nint)kc * nr)
+            float* panel = buf + (nint)jr * kc;
+            int cols = Math.Min(nr, nc - jr), j = jBase + j0 + jr, oy = j / ow, ox = j - oy * ow;
+            int ci = p0 / kk, ky = (p0 - ci * kk) / k, kx = p0 - ci * kk - ky * k;
+            // Common case: stride 1 and the panel inside one output row, so each panel row is one shifted
+            // copy of an image row, clipped only at the borders.
+            bool oneRun = _g.Stride == 1 && cols == nr && ox + nr <= ow;
+            for (int p = 0; p < kc; p++, panel += nr)
             {
-                int cols = Math.Min(nr, nc - jr);
-                Packing.CopyRun(row + jr, d, cols);
-                for (int r = cols; r < nr; r++) d[r] = 0f;
+                float* src = image + (nint)ci * plane;
+                if (oneRun)
+                {
+                    int iy = oy - _g.Pad + ky, ix = ox - _g.Pad + kx;
+                    if ((uint)iy >= (uint)_g.H) Packing.ZeroRun(panel, nr);
+                    else
+                    {
+                        // Lanes [lo, hi) read inside the image row, the rest is padding.
+                        int lo = Math.Clamp(-ix, 0, nr), hi = Math.Clamp(_g.W - ix, lo, nr);
+                        Packing.ZeroRun(panel, lo);
+                        Packing.CopyRun(src + (nint)iy * _g.W + ix + lo, panel + lo, hi - lo);
+                        Packing.ZeroRun(panel + hi, nr - hi);
+                    }
+                }
+                else
+                {
+                    Im2Col.Row(src, _g, ky, kx, j, cols, panel);
+                    for (int t = cols; t < nr; t++) panel[t] = 0f;
+                }
+                if (++kx == k) { kx = 0; if (++ky == k) { ky = 0; ci++; } }
             }
         }
         return buf;

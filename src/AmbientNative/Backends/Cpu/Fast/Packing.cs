@@ -87,13 +87,25 @@ internal static unsafe class Packing
         Avx.Store(dst + 7 * ldd, Avx.Permute2x128(s3, s7, 0x31));
     }
 
-    /// <summary>Copies n floats; vectorised, without the call overhead of memmove for the short runs of packing.</summary>
+    /// <summary>Copies n floats (non-overlapping buffers); vectorised, without the call overhead of memmove for
+    /// the short runs of packing. A ragged tail is finished by one overlapping vector copy, not a scalar loop.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void CopyRun(float* src, float* dst, int n)
     {
-        int i = 0, v = Vector<float>.Count;
-        for (; i + v <= n; i += v) Vector.Store(Vector.Load(src + i), dst + i);
-        for (; i < n; i++) dst[i] = src[i];
+        if (Vector512.IsHardwareAccelerated && n >= 16) // Vector<float> stays 256-bit on AVX-512 machines
+        {
+            int i = 0;
+            for (; i + 16 <= n; i += 16) Vector512.Store(Vector512.Load(src + i), dst + i);
+            if (i < n) Vector512.Store(Vector512.Load(src + n - 16), dst + n - 16);
+        }
+        else if (n >= Vector<float>.Count)
+        {
+            int i = 0, v = Vector<float>.Count;
+            for (; i + v <= n; i += v) Vector.Store(Vector.Load(src + i), dst + i);
+            if (i < n) Vector.Store(Vector.Load(src + n - v), dst + n - v);
+        }
+        else
+            for (int i = 0; i < n; i++) dst[i] = src[i];
     }
 
     /// <summary>dst[i] += src[i] for n floats.</summary>
@@ -109,6 +121,8 @@ internal static unsafe class Packing
     public static void ZeroRun(float* dst, int n)
     {
         int i = 0, v = Vector<float>.Count;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i + 16 <= n; i += 16) Vector512.Store(Vector512<float>.Zero, dst + i);
         for (; i + v <= n; i += v) Vector.Store(Vector<float>.Zero, dst + i);
         for (; i < n; i++) dst[i] = 0f;
     }
