@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace AmbientNative.Backends.Cpu.Fast;
 
 /// <summary>
@@ -10,17 +12,18 @@ namespace AmbientNative.Backends.Cpu.Fast;
 /// </list>
 /// A 1×1, stride-1, unpadded convolution has col(x[n]) = x[n], so it runs on the tensors directly.
 /// <para>
-/// Work is cut into independent items, each running the single-threaded <see cref="Sgemm.Serial"/> in its
-/// worker's <see cref="Workspace"/>, so the cores never share a cache line of output: forward by (image, column block),
+/// Work is cut into independent items run by <see cref="Workspace.For"/>, each calling the single-threaded
+/// <see cref="Sgemm.Serial"/>, so no two cores write the same output: forward by (image, column block),
 /// backward data by (image, input-channel block) (col2im of different channels cannot collide), backward
 /// weight by (input-channel block[, output-channel block]), each owning a slice of gW and summing over images.
-/// Column-matrix pieces are sized to stay in L2 next to the GEMM panels.
+/// Within an item the GEMMs work on pieces of about <see cref="PieceRows"/> col rows × <see cref="PieceCols"/>
+/// columns, so that operands, product and the image rows they touch stay in L2 (2 MiB here); the weights,
+/// shared by every item, are packed once per call.
 /// </para>
 /// </summary>
 public static unsafe class Conv2dGemm
 {
-    /// <summary>Floats of column matrix materialised per work item (1 MiB: half of this machine's L2).</summary>
-    private const long ColBudget = 1 << 18;
+    private const int PieceRows = 288, PieceCols = 256;
 
     public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y, Conv2dGeometry g)
     {
@@ -28,22 +31,18 @@ public static unsafe class Conv2dGemm
         Check(g, "x", x.Length, g.InputSize); Check(g, "w", w.Length, g.WeightSize); Check(g, "y", y.Length, g.OutputSize);
         if (!bias.IsEmpty) Check(g, "bias", bias.Length, g.Cout);
         var km = SgemmKernels.For(Sgemm.Best);
-        int kdim = g.Cin * g.K * g.K, spatial = g.OutH * g.OutW, m = g.Cout, threads = Environment.ProcessorCount;
+        int kdim = g.Cin * g.K * g.K, spatial = g.OutH * g.OutW, m = g.Cout;
         bool direct = IsPointwise(g), hasBias = !bias.IsEmpty;
-
-        // Column blocks per image: just enough items to feed every core (a small batch splits its images).
-        int chunks = Math.Clamp((2 * threads + g.N - 1) / g.N, 1, Math.Max(1, spatial / km.NR));
-        int per = Sgemm.RoundUp((spatial + chunks - 1) / chunks, km.NR);
-        chunks = (spatial + per - 1) / per;
+        var (per, chunks) = ColumnPieces(spatial, km.NR, Math.Max(1, 2 * Environment.ProcessorCount / g.N));
 
         fixed (float* px = x, pw = w, pb = bias, py = y)
         {
-            // W is the A operand of every item: pack it once, here, for all of them.
             var own = Workspace.Rent();
             try
             {
+                // W is the A operand of every item: pack it once for all of them.
                 float* packedW = own.Get(Workspace.PackedWeight, Sgemm.PackedASize(m, kdim, km));
-                Sgemm.PrepackA(new DenseA(pw, kdim, false), m, kdim, km, packedW);
+                Sgemm.PrepackA(new DenseA(pw, kdim, trans: false), m, kdim, km, packedW);
                 nint X = (nint)px, Y = (nint)py, Bias = (nint)pb, W = (nint)packedW;
                 Workspace.For(g.N * chunks, Worth(g), (item, ws) =>
                 {
@@ -68,36 +67,45 @@ public static unsafe class Conv2dGemm
         Check(g, "gy", gy.Length, g.OutputSize); Check(g, "w", w.Length, g.WeightSize); Check(g, "gx", gx.Length, g.InputSize);
         var km = SgemmKernels.For(Sgemm.Best);
         int kk = g.K * g.K, kdim = g.Cin * kk, spatial = g.OutH * g.OutW, plane = g.H * g.W;
-        int threads = Environment.ProcessorCount;
         bool direct = IsPointwise(g);
-
-        // Channel blocks: the block's col (cb·K² × OutH·OutW) within budget, its row count a multiple of MR
-        // when that is cheap, and enough items to feed every core.
-        int cb = ChannelBlock(g.Cin, (long)kk * spatial, km.MR / Gcd(kk, km.MR));
+        // Blocks of input channels (their Wᵀ rows start on a tile boundary, as PrepackedA needs), enough
+        // (image, block) items for every core, and column pieces within an item.
+        int cb = ChannelBlock(g.Cin, kk, km.MR / Gcd(kk, km.MR), 2 * Environment.ProcessorCount / g.N, km.MR);
         int blocks = (g.Cin + cb - 1) / cb;
-        if (g.N * blocks < 2 * threads) blocks = Math.Min(g.Cin, (2 * threads + g.N - 1) / g.N);
-        cb = (g.Cin + blocks - 1) / blocks;
-        blocks = (g.Cin + cb - 1) / cb;
+        var (per, pieces) = ColumnPieces(spatial, km.NR, 1);
 
         fixed (float* pgy = gy, pw = w, pgx = gx)
         {
-            nint GY = (nint)pgy, W = (nint)pw, GX = (nint)pgx;
-            Workspace.For(g.N * blocks, Worth(g), (item, ws) =>
+            var own = Workspace.Rent();
+            try
             {
-                int n = item / blocks, c0 = item % blocks * cb, c1 = Math.Min(g.Cin, c0 + cb), rows = (c1 - c0) * kk;
-                var a = new DenseA((float*)W + c0 * kk, kdim, trans: true); // rows [c0·K², c1·K²) of Wᵀ
-                var b = new DenseB((float*)GY + (nint)n * g.Cout * spatial, spatial, trans: false);
-                float* gxn = (float*)GX + (nint)n * g.Cin * plane;
-                if (direct)
+                // Wᵀ (Cin·K² × Cout) is the A operand of every item: pack it once.
+                float* packedWt = own.Get(Workspace.PackedWeight, Sgemm.PackedASize(kdim, g.Cout, km));
+                Sgemm.PrepackA(new DenseA(pw, kdim, trans: true), kdim, g.Cout, km, packedWt);
+                nint GY = (nint)pgy, GX = (nint)pgx, WT = (nint)packedWt;
+                Workspace.For(g.N * blocks, Worth(g), (item, ws) =>
                 {
-                    Sgemm.Serial(a, b, rows, spatial, g.Cout, 1f, 0f, gxn + (nint)c0 * plane, spatial, km, ws);
-                    return;
-                }
-                float* col = ws.Get(Workspace.Col, (long)rows * spatial);
-                Sgemm.Serial(a, b, rows, spatial, g.Cout, 1f, 0f, col, spatial, km, ws);
-                new Span<float>(gxn + (nint)c0 * plane, (c1 - c0) * plane).Clear();
-                Im2Col.FoldAdd(col, g, c0, c1, gxn);
-            });
+                    int n = item / blocks, c0 = item % blocks * cb, c1 = Math.Min(g.Cin, c0 + cb), rows = (c1 - c0) * kk;
+                    var a = new PrepackedA((float*)WT, kdim, km.MR, c0 * kk);
+                    float* gyn = (float*)GY + (nint)n * g.Cout * spatial;
+                    float* gxn = (float*)GX + (nint)n * g.Cin * plane;
+                    if (!direct) new Span<float>(gxn + (nint)c0 * plane, (c1 - c0) * plane).Clear();
+                    for (int j0 = 0; j0 < spatial; j0 += per)
+                    {
+                        int cols = Math.Min(per, spatial - j0);
+                        var b = new DenseB(gyn + j0, spatial, trans: false);
+                        if (direct)
+                        {
+                            Sgemm.Serial(a, b, rows, cols, g.Cout, 1f, 0f, gxn + (nint)c0 * plane + j0, plane, km, ws);
+                            continue;
+                        }
+                        float* col = ws.Get(Workspace.Col, (long)rows * cols);
+                        Sgemm.Serial(a, b, rows, cols, g.Cout, 1f, 0f, col, cols, km, ws);
+                        Im2Col.FoldAdd(col, g, c0, c1, j0, j0 + cols, gxn);
+                    }
+                });
+            }
+            finally { Workspace.Return(own); }
         }
     }
 
@@ -111,21 +119,16 @@ public static unsafe class Conv2dGemm
         int threads = Environment.ProcessorCount;
         bool direct = IsPointwise(g), hasBias = !gbias.IsEmpty;
 
-        // Input-channel blocks own disjoint columns of gW: no reduction between threads. The block's col width
-        // (cb·K², the GEMM's n) preferably a multiple of NR; blocks a multiple of the core count for balance.
-        int cb = ChannelBlock(g.Cin, (long)kk * spatial, km.NR / Gcd(kk, km.NR));
+        // Input-channel blocks own disjoint columns of gW: no reduction between threads. Their width cb·K² (the
+        // GEMM's n) a whole number of NR tiles when possible, and their count a multiple of the core count.
+        int cb = ChannelBlock(g.Cin, kk, km.NR / Gcd(kk, km.NR), threads, 1);
         int blocks = (g.Cin + cb - 1) / cb;
-        if (blocks % threads != 0 && g.Cin >= Sgemm.RoundUp(blocks, threads)) blocks = Sgemm.RoundUp(blocks, threads);
-        cb = (g.Cin + blocks - 1) / blocks;
-        blocks = (g.Cin + cb - 1) / cb;
         // Too few input channels for the cores (a first layer): split output channels too.
         int oblocks = blocks >= threads ? 1 : Math.Min((threads + blocks - 1) / blocks, (g.Cout + km.MR - 1) / km.MR);
         int ob = Sgemm.RoundUp((g.Cout + oblocks - 1) / oblocks, km.MR);
         oblocks = (g.Cout + ob - 1) / ob;
-        // Column pieces of one image when even one channel's col exceeds the budget (large images).
-        int jPer = (int)Math.Clamp(ColBudget / ((long)cb * kk), 1, spatial);
-        if (jPer < spatial) jPer = Math.Max(Math.Min(spatial, 64), jPer / 64 * 64);
         int items = blocks * oblocks;
+        var (per, _) = ColumnPieces(spatial, km.NR, 1);
 
         fixed (float* px = x, pgy = gy, pgw = gw, pgb = gbias)
         {
@@ -139,9 +142,9 @@ public static unsafe class Conv2dGemm
                 for (int n = 0; n < g.N; n++)
                 {
                     float* xn = (float*)X + (nint)n * g.Cin * plane;
-                    for (int j0 = 0; j0 < spatial; j0 += jPer)
+                    for (int j0 = 0; j0 < spatial; j0 += per)
                     {
-                        int cols = Math.Min(jPer, spatial - j0);
+                        int cols = Math.Min(per, spatial - j0);
                         var a = new DenseA((float*)GY + ((nint)n * g.Cout + o0) * spatial + j0, spatial, trans: false);
                         DenseB b;
                         if (direct) b = new DenseB(xn + (nint)c0 * plane + j0, plane, trans: true);
@@ -173,12 +176,41 @@ public static unsafe class Conv2dGemm
     /// <summary>Whether to use all cores: below a few MFLOP a fork/join costs more than it saves.</summary>
     private static bool Worth(in Conv2dGeometry g) => g.Flops >= 4e6;
 
+    /// <summary>Splits an image's columns into pieces of about <see cref="PieceCols"/> (whole NR tiles), and into at
+    /// least <paramref name="minPieces"/> when there are columns enough.</summary>
+    private static (int Per, int Count) ColumnPieces(int spatial, int nr, int minPieces)
+    {
+        int count = Math.Max((spatial + PieceCols - 1) / PieceCols, Math.Min(minPieces, (spatial + nr - 1) / nr));
+        int per = Sgemm.RoundUp((spatial + count - 1) / count, nr);
+        return (per, (spatial + per - 1) / per);
+    }
+
+    /// <summary>
+    /// Input channels per block: about <see cref="PieceRows"/> col rows (cb·K²), a multiple of
+    /// <paramref name="step"/> when at least one step fits (so cb·K² is a whole number of GEMM tiles), at least
+    /// <paramref name="minBlocks"/> blocks when there are channels enough, and then balanced: equal blocks, their
+    /// count a multiple of that minimum where possible. <paramref name="align"/>: a multiple cb must keep.
+    /// </summary>
+    private static int ChannelBlock(int cin, int kk, int step, int minBlocks, int align)
+    {
+        int cb = Math.Clamp(PieceRows / kk, 1, cin);
+        if (cb >= step) cb = cb / step * step;
+        int blocks = (cin + cb - 1) / cb;
+        minBlocks = Math.Clamp(minBlocks, 1, cin);
+        if (blocks < minBlocks) blocks = minBlocks;
+        else if (blocks % minBlocks != 0 && Sgemm.RoundUp(blocks, minBlocks) <= cin) blocks = Sgemm.RoundUp(blocks, minBlocks);
+        int balanced = (cin + blocks - 1) / blocks;
+        // Keep cb a multiple of align (row blocks of prepacked Wᵀ must start on a tile).
+        balanced = Sgemm.RoundUp(balanced, align / Gcd(kk, align));
+        return Math.Min(balanced, cin);
+    }
+
     private static float Sum(float* p, int n)
     {
-        var acc = System.Numerics.Vector<float>.Zero;
-        int i = 0, v = System.Numerics.Vector<float>.Count;
-        for (; i + v <= n; i += v) acc += System.Numerics.Vector.Load(p + i);
-        float s = System.Numerics.Vector.Sum(acc);
+        var acc = Vector<float>.Zero;
+        int i = 0, v = Vector<float>.Count;
+        for (; i + v <= n; i += v) acc += Vector.Load(p + i);
+        float s = Vector.Sum(acc);
         for (; i < n; i++) s += p[i];
         return s;
     }
@@ -186,18 +218,6 @@ public static unsafe class Conv2dGemm
     private static void Check(in Conv2dGeometry g, string name, int length, int need)
     {
         if (length != need) throw new ArgumentException($"conv2d (fast): {name} has {length} elements, {g} needs {need}.");
-    }
-
-    /// <summary>
-    /// Input channels per block: as many as keep the block's col within budget, rounded to a multiple of
-    /// <paramref name="step"/> (which makes cb·K² a whole number of GEMM tiles: a ragged last tile computes
-    /// padding), or rounded up to one step when that stays within twice the budget.
-    /// </summary>
-    private static int ChannelBlock(int cin, long floatsPerChannel, int step)
-    {
-        int cb = (int)Math.Clamp(ColBudget / floatsPerChannel, 1, cin);
-        if (cb >= step) return cb / step * step;
-        return step <= cin && step * floatsPerChannel <= 2 * ColBudget ? step : cb;
     }
 
     private static int Gcd(int a, int b) => b == 0 ? a : Gcd(b, a % b);

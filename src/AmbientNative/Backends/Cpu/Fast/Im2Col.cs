@@ -21,15 +21,14 @@ public static unsafe class Im2Col
         fixed (float* x = image, c = col) Unfold(x, g, c0, c1, j0, j1, c);
     }
 
-    /// <summary>col2im, the adjoint of <see cref="Unfold"/> over all columns: image[c0..c1) += fold(col). Each image
-    /// pixel receives the sum of every column entry that was copied from it.</summary>
-    public static void FoldAdd(ReadOnlySpan<float> col, Conv2dGeometry g, int c0, int c1, Span<float> image)
+    /// <summary>col2im, the adjoint of <see cref="Unfold"/>: image[c0..c1) += fold(col) for col holding columns
+    /// [j0, j1). Each image pixel receives the sum of every column entry that was copied from it.</summary>
+    public static void FoldAdd(ReadOnlySpan<float> col, Conv2dGeometry g, int c0, int c1, int j0, int j1, Span<float> image)
     {
-        int spatial = g.OutH * g.OutW;
-        CheckImage(image.Length, g, c0, c1, 0, spatial);
-        if (col.Length < (long)(c1 - c0) * g.K * g.K * spatial)
-            throw new ArgumentException($"col2im: col has {col.Length} elements, need {(c1 - c0) * g.K * g.K}×{spatial}.");
-        fixed (float* c = col, x = image) FoldAdd(c, g, c0, c1, x);
+        CheckImage(image.Length, g, c0, c1, j0, j1);
+        if (col.Length < (long)(c1 - c0) * g.K * g.K * (j1 - j0))
+            throw new ArgumentException($"col2im: col has {col.Length} elements, need {(c1 - c0) * g.K * g.K}×{j1 - j0}.");
+        fixed (float* c = col, x = image) FoldAdd(c, g, c0, c1, j0, j1, x);
     }
 
     private static void CheckImage(int length, Conv2dGeometry g, int c0, int c1, int j0, int j1)
@@ -50,13 +49,13 @@ public static unsafe class Im2Col
             Row(image + (nint)ci * g.H * g.W, g, ky, kx, j0, n, col);
     }
 
-    internal static void FoldAdd(float* col, in Conv2dGeometry g, int c0, int c1, float* image)
+    internal static void FoldAdd(float* col, in Conv2dGeometry g, int c0, int c1, int j0, int j1, float* image)
     {
-        int n = g.OutH * g.OutW;
+        int n = j1 - j0;
         for (int ci = c0; ci < c1; ci++)
         for (int ky = 0; ky < g.K; ky++)
         for (int kx = 0; kx < g.K; kx++, col += n)
-            AddRow(col, g, ky, kx, image + (nint)ci * g.H * g.W);
+            AddRow(col, g, ky, kx, j0, n, image + (nint)ci * g.H * g.W);
     }
 
     /// <summary>One row of col for kernel offset (ky, kx) of one channel <paramref name="plane"/> (H×W):
@@ -89,24 +88,29 @@ public static unsafe class Im2Col
         }
     }
 
-    /// <summary>The adjoint of <see cref="Row"/> over all columns: adds a full row of col back into the plane.</summary>
-    private static void AddRow(float* src, in Conv2dGeometry g, int ky, int kx, float* plane)
+    /// <summary>The adjoint of <see cref="Row"/>: adds src (columns [j0, j0 + count) of one col row) back into the plane.</summary>
+    private static void AddRow(float* src, in Conv2dGeometry g, int ky, int kx, int j0, int count, float* plane)
     {
         int ow = g.OutW, s = g.Stride;
-        for (int oy = 0; oy < g.OutH; oy++, src += ow)
+        int oy = j0 / ow, ox = j0 - oy * ow;
+        while (count > 0)
         {
+            int run = Math.Min(count, ow - ox);
             int iy = oy * s - g.Pad + ky;
-            if ((uint)iy >= (uint)g.H) continue;
-            float* dst = plane + (nint)iy * g.W;
-            int ix = kx - g.Pad;
-            if (s == 1)
+            if ((uint)iy < (uint)g.H)
             {
-                int lo = Math.Clamp(-ix, 0, ow), hi = Math.Clamp(g.W - ix, lo, ow);
-                Packing.AddRun(src + lo, dst + ix + lo, hi - lo);
+                float* dst = plane + (nint)iy * g.W;
+                int ix = ox * s - g.Pad + kx;
+                if (s == 1)
+                {
+                    int lo = Math.Clamp(-ix, 0, run), hi = Math.Clamp(g.W - ix, lo, run);
+                    Packing.AddRun(src + lo, dst + ix + lo, hi - lo);
+                }
+                else
+                    for (int t = 0; t < run; t++, ix += s)
+                        if ((uint)ix < (uint)g.W) dst[ix] += src[t];
             }
-            else
-                for (int t = 0; t < ow; t++, ix += s)
-                    if ((uint)ix < (uint)g.W) dst[ix] += src[t];
+            src += run; count -= run; oy++; ox = 0;
         }
     }
 }

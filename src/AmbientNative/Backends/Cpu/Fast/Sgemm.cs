@@ -244,9 +244,11 @@ internal readonly unsafe struct DenseB(float* b, nint ld, bool trans) : IPackB
     }
 }
 
-/// <summary>op(A) already packed by <see cref="Sgemm.PrepackA"/> for an m-row A: no work, just an offset.</summary>
-internal readonly unsafe struct PrepackedA(float* packed, int m, int mr) : IPackA
+/// <summary>op(A) already packed by <see cref="Sgemm.PrepackA"/> for an m-row A: no work, just an offset.
+/// <paramref name="row0"/> (a multiple of MR) selects a block of rows starting there.</summary>
+internal readonly unsafe struct PrepackedA(float* packed, int m, int mr, int row0 = 0) : IPackA
 {
     private readonly int _mPad = Sgemm.RoundUp(m, mr);
-    public float* Pack(int i0, int mc, int p0, int kc, int mrIgnored, float* buf) => packed + (nint)p0 * _mPad + (nint)i0 * kc;
+    public float* Pack(int i0, int mc, int p0, int kc, int mrIgnored, float* buf) =>
+        packed + (nint)p0 * _mPad + (nint)(row0 + i0) * kc;
 }
