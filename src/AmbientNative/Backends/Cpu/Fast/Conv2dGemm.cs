@@ -121,14 +121,13 @@ public static unsafe class Conv2dGemm
 
         // Input-channel blocks own disjoint columns of gW: no reduction between threads. Their width cb·K² (the
         // GEMM's n) a whole number of NR tiles when possible, and their count a multiple of the core count.
-        int cb = ChannelBlock(g.Cin, kk, km.NR / Gcd(kk, km.NR), threads, 1);
+        int cb = ChannelBlock(g.Cin, kk, km.NR / Gcd(kk, km.NR), threads, 1, 2 * PieceRows);
         int blocks = (g.Cin + cb - 1) / cb;
         // Too few input channels for the cores (a first layer): split output channels too.
         int oblocks = blocks >= threads ? 1 : Math.Min((threads + blocks - 1) / blocks, (g.Cout + km.MR - 1) / km.MR);
         int ob = Sgemm.RoundUp((g.Cout + oblocks - 1) / oblocks, km.MR);
         oblocks = (g.Cout + ob - 1) / ob;
         int items = blocks * oblocks;
-        var (per, _) = ColumnPieces(spatial, km.NR, 1);
 
         fixed (float* px = x, pgy = gy, pgw = gw, pgb = gbias)
         {
@@ -138,25 +137,17 @@ public static unsafe class Conv2dGemm
                 int c0 = item / oblocks * cb, c1 = Math.Min(g.Cin, c0 + cb), ncols = (c1 - c0) * kk;
                 int o0 = item % oblocks * ob, o1 = Math.Min(g.Cout, o0 + ob);
                 float* gwBlock = (float*)GW + (nint)o0 * kdim + c0 * kk;
-                float beta = 0f; // the first product overwrites gW, later ones accumulate
+                float* strip = ws.Get(Workspace.Col, (long)km.NR * Sgemm.KC);
                 for (int n = 0; n < g.N; n++)
                 {
+                    // gW block (+)= gy[n] · col(x[n])ᵀ, the inner dimension running over all output positions.
                     float* xn = (float*)X + (nint)n * g.Cin * plane;
-                    for (int j0 = 0; j0 < spatial; j0 += per)
-                    {
-                        int cols = Math.Min(per, spatial - j0);
-                        var a = new DenseA((float*)GY + ((nint)n * g.Cout + o0) * spatial + j0, spatial, trans: false);
-                        DenseB b;
-                        if (direct) b = new DenseB(xn + (nint)c0 * plane + j0, plane, trans: true);
-                        else
-                        {
-                            float* col = ws.Get(Workspace.Col, (long)ncols * cols);
-                            Im2Col.Unfold(xn, g, c0, c1, j0, j0 + cols, col);
-                            b = new DenseB(col, cols, trans: true);
-                        }
-                        Sgemm.Serial(a, b, o1 - o0, ncols, cols, 1f, beta, gwBlock, kdim, km, ws);
-                        beta = 1f;
-                    }
+                    var a = new DenseA((float*)GY + ((nint)n * g.Cout + o0) * spatial, spatial, trans: false);
+                    float beta = n == 0 ? 0f : 1f; // the first image overwrites gW, later ones accumulate
+                    if (direct)
+                        Sgemm.Serial(a, new DenseB(xn + (nint)c0 * plane, plane, trans: true), o1 - o0, ncols, spatial, 1f, beta, gwBlock, kdim, km, ws);
+                    else
+                        Sgemm.Serial(a, new Im2ColTB(xn, g, c0, strip), o1 - o0, ncols, spatial, 1f, beta, gwBlock, kdim, km, ws);
                 }
                 // This item's share of the bias gradient: a contiguous range of output channels.
                 if (hasBias)
@@ -191,9 +182,9 @@ public static unsafe class Conv2dGemm
     /// <paramref name="minBlocks"/> blocks when there are channels enough, and then balanced: equal blocks, their
     /// count a multiple of that minimum where possible. <paramref name="align"/>: a multiple cb must keep.
     /// </summary>
-    private static int ChannelBlock(int cin, int kk, int step, int minBlocks, int align)
+    private static int ChannelBlock(int cin, int kk, int step, int minBlocks, int align, int targetRows = PieceRows)
     {
-        int cb = Math.Clamp(PieceRows / kk, 1, cin);
+        int cb = Math.Clamp(targetRows / kk, 1, cin);
         if (cb >= step) cb = cb / step * step;
         int blocks = (cin + cb - 1) / cb;
         minBlocks = Math.Clamp(minBlocks, 1, cin);

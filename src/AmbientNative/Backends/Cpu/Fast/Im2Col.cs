@@ -64,6 +64,19 @@ public static unsafe class Im2Col
     {
         int ow = g.OutW, s = g.Stride;
         int oy = j0 / ow, ox = j0 - oy * ow;
+        if (s == 1 && ox == 0 && count % ow == 0)
+        {
+            // Whole output rows at stride 1: every run has the same clipping, computed once.
+            int ix = kx - g.Pad, lo = Math.Clamp(-ix, 0, ow), hi = Math.Clamp(g.W - ix, lo, ow);
+            for (int iy = oy - g.Pad + ky, end = iy + count / ow; iy < end; iy++, dst += ow)
+            {
+                if ((uint)iy >= (uint)g.H) { Packing.ZeroRun(dst, ow); continue; }
+                for (int t = 0; t < lo; t++) dst[t] = 0f;
+                Packing.CopyRun(plane + (nint)iy * g.W + ix + lo, dst + lo, hi - lo);
+                for (int t = hi; t < ow; t++) dst[t] = 0f;
+            }
+            return;
+        }
         while (count > 0)
         {
             int run = Math.Min(count, ow - ox);
@@ -160,6 +173,34 @@ internal readonly unsafe struct Im2ColB(float* image, Conv2dGeometry g, int jBas
                 }
                 if (++kx == k) { kx = 0; if (++ky == k) { ky = 0; ci++; } }
             }
+        }
+        return buf;
+    }
+}
+
+/// <summary>
+/// op(B) of the weight gradient packed straight from the image (implicit, transposed im2col):
+/// B[p, q] = col[q, p] of one image for channels from <paramref name="c0"/>, q = (ci − c0)·K² + ky·K + kx and p the
+/// output position. Each panel's nr col rows go through an L1 strip (nr × kc floats at
+/// <paramref name="strip"/>) and 8×8 transposes into the panel, so the column matrix never reaches memory.
+/// </summary>
+internal readonly unsafe struct Im2ColTB(float* image, Conv2dGeometry g, int c0, float* strip) : IPackB
+{
+    private readonly Conv2dGeometry _g = g;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public float* Pack(int p0, int kc, int j0, int nc, int nr, float* buf)
+    {
+        int k = _g.K, kk = k * k, plane = _g.H * _g.W;
+        for (int jr = 0; jr < nc; jr += nr)
+        {
+            int cols = Math.Min(nr, nc - jr);
+            for (int t = 0; t < cols; t++)
+            {
+                int q = j0 + jr + t, ci = c0 + q / kk, ky = q % kk / k, kx = q % k;
+                Im2Col.Row(image + (nint)ci * plane, _g, ky, kx, p0, kc, strip + (nint)t * kc);
+            }
+            Packing.Transpose(strip, kc, cols, kc, nr, buf + (nint)jr * kc);
         }
         return buf;
     }
