@@ -22,8 +22,17 @@ public class FastConvTests
         new(1, 2, 180, 180, 2, 3, 1, 1),  // one channel's col over budget: backward weight splits columns
     ];
 
-    [TestCaseSource(nameof(Geometries))]
-    public void Forward_matches_float64_reference(Conv2dGeometry g)
+    private static IEnumerable<SgemmKernel> Kernels => Enum.GetValues<SgemmKernel>().Where(Sgemm.IsSupported);
+
+    // Every geometry with the best kernel; the others (different tile shapes, so different blockings) on all.
+    private static IEnumerable<TestCaseData> Cases =>
+        from g in Geometries
+        from k in Kernels
+        where k == Sgemm.Best || g.InputSize < 20_000
+        select new TestCaseData(g, k);
+
+    [TestCaseSource(nameof(Cases))]
+    public void Forward_matches_float64_reference(Conv2dGeometry g, SgemmKernel kernel)
     {
         var rng = Rand.ForTest();
         var x = Rand.Normal(rng, g.InputSize);
@@ -34,13 +43,13 @@ public class FastConvTests
             var expected = new double[g.OutputSize];
             Conv2dRef.Forward<double>(x, w, withBias ? b : default, expected, g);
             var y = Rand.Poison(g.OutputSize);
-            Conv2dGemm.Forward(Check.ToFloat(x), Check.ToFloat(w), withBias ? Check.ToFloat(b) : default, y, g);
-            Check.Close(y, expected, 1e-5, $"forward {g} bias={withBias}");
+            Conv2dGemm.Forward(Check.ToFloat(x), Check.ToFloat(w), withBias ? Check.ToFloat(b) : default, y, g, kernel);
+            Check.Close(y, expected, 1e-5, $"forward {g} bias={withBias} {kernel}");
         }
     }
 
-    [TestCaseSource(nameof(Geometries))]
-    public void Backward_data_matches_float64_reference(Conv2dGeometry g)
+    [TestCaseSource(nameof(Cases))]
+    public void Backward_data_matches_float64_reference(Conv2dGeometry g, SgemmKernel kernel)
     {
         var rng = Rand.ForTest();
         var gy = Rand.Normal(rng, g.OutputSize);
@@ -48,12 +57,12 @@ public class FastConvTests
         var expected = new double[g.InputSize];
         Conv2dRef.BackwardData<double>(gy, w, expected, g);
         var gx = Rand.Poison(g.InputSize);
-        Conv2dGemm.BackwardData(Check.ToFloat(gy), Check.ToFloat(w), gx, g);
-        Check.Close(gx, expected, 1e-5, $"backward data {g}");
+        Conv2dGemm.BackwardData(Check.ToFloat(gy), Check.ToFloat(w), gx, g, kernel);
+        Check.Close(gx, expected, 1e-5, $"backward data {g} {kernel}");
     }
 
-    [TestCaseSource(nameof(Geometries))]
-    public void Backward_weight_matches_float64_reference(Conv2dGeometry g)
+    [TestCaseSource(nameof(Cases))]
+    public void Backward_weight_matches_float64_reference(Conv2dGeometry g, SgemmKernel kernel)
     {
         var rng = Rand.ForTest();
         var x = Rand.Normal(rng, g.InputSize);
@@ -65,8 +74,8 @@ public class FastConvTests
         {
             var gw = Rand.Poison(g.WeightSize);
             var gb = withBias ? Rand.Poison(g.Cout) : [];
-            Conv2dGemm.BackwardWeight(Check.ToFloat(x), Check.ToFloat(gy), gw, gb, g);
-            Check.Close(gw, gw64, 1e-5, $"backward weight {g} bias={withBias}");
+            Conv2dGemm.BackwardWeight(Check.ToFloat(x), Check.ToFloat(gy), gw, gb, g, kernel);
+            Check.Close(gw, gw64, 1e-5, $"backward weight {g} bias={withBias} {kernel}");
             if (withBias) Check.Close(gb, gb64, 1e-5, $"backward bias {g}");
         }
     }

@@ -20,17 +20,19 @@ namespace AmbientNative.Backends.Cpu.Fast;
 /// columns, so that operands, product and the image rows they touch stay in L2 (2 MiB here); the weights,
 /// shared by every item, are packed once per call.
 /// </para>
+/// <paramref name="kernel"/> (every method) forces a SGEMM micro-kernel, for tests; by default the best one.
 /// </summary>
 public static unsafe class Conv2dGemm
 {
     private const int PieceRows = 288, PieceCols = 256;
 
-    public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y, Conv2dGeometry g)
+    public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y, Conv2dGeometry g,
+        SgemmKernel? kernel = null)
     {
         g.Validate();
         Check(g, "x", x.Length, g.InputSize); Check(g, "w", w.Length, g.WeightSize); Check(g, "y", y.Length, g.OutputSize);
         if (!bias.IsEmpty) Check(g, "bias", bias.Length, g.Cout);
-        var km = SgemmKernels.For(Sgemm.Best);
+        var km = Micro(kernel);
         int kdim = g.Cin * g.K * g.K, spatial = g.OutH * g.OutW, m = g.Cout;
         bool direct = IsPointwise(g), hasBias = !bias.IsEmpty;
         var (per, chunks) = ColumnPieces(spatial, km.NR, Math.Max(1, 2 * Environment.ProcessorCount / g.N));
@@ -61,11 +63,12 @@ public static unsafe class Conv2dGemm
         }
     }
 
-    public static void BackwardData(ReadOnlySpan<float> gy, ReadOnlySpan<float> w, Span<float> gx, Conv2dGeometry g)
+    public static void BackwardData(ReadOnlySpan<float> gy, ReadOnlySpan<float> w, Span<float> gx, Conv2dGeometry g,
+        SgemmKernel? kernel = null)
     {
         g.Validate();
         Check(g, "gy", gy.Length, g.OutputSize); Check(g, "w", w.Length, g.WeightSize); Check(g, "gx", gx.Length, g.InputSize);
-        var km = SgemmKernels.For(Sgemm.Best);
+        var km = Micro(kernel);
         int kk = g.K * g.K, kdim = g.Cin * kk, spatial = g.OutH * g.OutW, plane = g.H * g.W;
         bool direct = IsPointwise(g);
         // Blocks of input channels (their Wᵀ rows start on a tile boundary, as PrepackedA needs), enough
@@ -109,12 +112,13 @@ public static unsafe class Conv2dGemm
         }
     }
 
-    public static void BackwardWeight(ReadOnlySpan<float> x, ReadOnlySpan<float> gy, Span<float> gw, Span<float> gbias, Conv2dGeometry g)
+    public static void BackwardWeight(ReadOnlySpan<float> x, ReadOnlySpan<float> gy, Span<float> gw, Span<float> gbias, Conv2dGeometry g,
+        SgemmKernel? kernel = null)
     {
         g.Validate();
         Check(g, "x", x.Length, g.InputSize); Check(g, "gy", gy.Length, g.OutputSize); Check(g, "gw", gw.Length, g.WeightSize);
         if (!gbias.IsEmpty) Check(g, "gbias", gbias.Length, g.Cout);
-        var km = SgemmKernels.For(Sgemm.Best);
+        var km = Micro(kernel);
         int kk = g.K * g.K, kdim = g.Cin * kk, spatial = g.OutH * g.OutW, plane = g.H * g.W;
         int threads = Environment.ProcessorCount;
         bool direct = IsPointwise(g), hasBias = !gbias.IsEmpty;
@@ -159,6 +163,14 @@ public static unsafe class Conv2dGemm
                     }
             });
         }
+    }
+
+    /// <summary>The micro-kernel to use: <see cref="Sgemm.Best"/> unless a test forces another.</summary>
+    private static SgemmKernels.Micro Micro(SgemmKernel? kernel)
+    {
+        var k = kernel ?? Sgemm.Best;
+        if (!Sgemm.IsSupported(k)) throw new PlatformNotSupportedException($"conv2d (fast): the {k} kernel is not supported on this CPU.");
+        return SgemmKernels.For(k);
     }
 
     /// <summary>A 1×1 stride-1 convolution without padding: col(x) is x itself.</summary>

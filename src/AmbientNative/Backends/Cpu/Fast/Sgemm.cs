@@ -248,7 +248,8 @@ internal readonly unsafe struct DenseB(float* b, nint ld, bool trans) : IPackB
 /// <paramref name="row0"/> (a multiple of MR) selects a block of rows starting there.</summary>
 internal readonly unsafe struct PrepackedA(float* packed, int m, int mr, int row0 = 0) : IPackA
 {
-    private readonly int _mPad = Sgemm.RoundUp(m, mr);
+    private readonly int _mPad = row0 % mr == 0 ? Sgemm.RoundUp(m, mr)
+        : throw new ArgumentException($"Prepacked A rows can only be entered at a multiple of MR = {mr}, not {row0}.");
     public float* Pack(int i0, int mc, int p0, int kc, int mrIgnored, float* buf) =>
         packed + (nint)p0 * _mPad + (nint)(row0 + i0) * kc;
 }
