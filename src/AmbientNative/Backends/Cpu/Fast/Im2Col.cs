@@ -106,6 +106,14 @@ public static unsafe class Im2Col
     {
         int ow = g.OutW, s = g.Stride;
         int oy = j0 / ow, ox = j0 - oy * ow;
+        if (s == 1 && ox == 0 && count % ow == 0)
+        {
+            // Whole output rows at stride 1: every run has the same clipping, computed once.
+            int ix = kx - g.Pad, lo = Math.Clamp(-ix, 0, ow), hi = Math.Clamp(g.W - ix, lo, ow);
+            for (int iy = oy - g.Pad + ky, end = iy + count / ow; iy < end; iy++, src += ow)
+                if ((uint)iy < (uint)g.H) Packing.AddRun(src + lo, plane + (nint)iy * g.W + ix + lo, hi - lo);
+            return;
+        }
         while (count > 0)
         {
             int run = Math.Min(count, ow - ox);

@@ -113,6 +113,8 @@ internal static unsafe class Packing
     public static void AddRun(float* src, float* dst, int n)
     {
         int i = 0, v = Vector<float>.Count;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i + 16 <= n; i += 16) Vector512.Store(Vector512.Load(dst + i) + Vector512.Load(src + i), dst + i);
         for (; i + v <= n; i += v) Vector.Store(Vector.Load(dst + i) + Vector.Load(src + i), dst + i);
         for (; i < n; i++) dst[i] += src[i];
     }
