@@ -42,21 +42,28 @@ public static unsafe class Conv2dGemm
             var own = Workspace.Rent();
             try
             {
-                // W is the A operand of every item: pack it once for all of them.
-                float* packedW = own.Get(Workspace.PackedWeight, Sgemm.PackedASize(m, kdim, km));
-                Sgemm.PrepackA(new DenseA(pw, kdim, trans: false), m, kdim, km, packedW);
+                // W is the A operand of every item: pack it once for all of them. Through im2col the bias rides
+                // along as an extra column of A (times a row of ones in B); the 1×1 path fills y with it first.
+                bool biasInGemm = hasBias && !direct;
+                int kA = biasInGemm ? kdim + 1 : kdim;
+                float* packedW = own.Get(Workspace.PackedWeight, Sgemm.PackedASize(m, kA, km));
+                if (biasInGemm) Sgemm.PrepackA(new WeightWithBiasA(pw, kdim, pb), m, kA, km, packedW);
+                else Sgemm.PrepackA(new DenseA(pw, kdim, trans: false), m, kdim, km, packedW);
                 nint X = (nint)px, Y = (nint)py, Bias = (nint)pb, W = (nint)packedW;
                 Workspace.For(g.N * chunks, Worth(g), (item, ws) =>
                 {
                     int n = item / chunks, j0 = item % chunks * per, cols = Math.Min(per, spatial - j0);
                     float* xn = (float*)X + (nint)n * g.Cin * g.H * g.W;
                     float* yn = (float*)Y + (nint)n * m * spatial + j0;
+                    var a = new PrepackedA((float*)W, m, km.MR);
+                    if (!direct)
+                    {
+                        Sgemm.Serial(a, new Im2ColB(xn, g, j0), m, cols, kA, 1f, 0f, yn, spatial, km, ws);
+                        return;
+                    }
                     if (hasBias)
                         for (int co = 0; co < m; co++) new Span<float>(yn + (nint)co * spatial, cols).Fill(((float*)Bias)[co]);
-                    var a = new PrepackedA((float*)W, m, km.MR);
-                    float beta = hasBias ? 1f : 0f;
-                    if (direct) Sgemm.Serial(a, new DenseB(xn + j0, spatial, false), m, cols, kdim, 1f, beta, yn, spatial, km, ws);
-                    else Sgemm.Serial(a, new Im2ColB(xn, g, j0), m, cols, kdim, 1f, beta, yn, spatial, km, ws);
+                    Sgemm.Serial(a, new DenseB(xn + j0, spatial, false), m, cols, kdim, 1f, hasBias ? 1f : 0f, yn, spatial, km, ws);
                 });
             }
             finally { Workspace.Return(own); }

@@ -139,6 +139,7 @@ public static unsafe class Im2Col
 /// <summary>
 /// op(B) of the forward convolution packed straight from the image (implicit im2col): B[p, j] = col[p, jBase + j]
 /// of one image, all channels. Saves writing the column matrix (K² times the image) and reading it back.
+/// Row p = Cin·K², if asked for, is all ones: paired with <see cref="WeightWithBiasA"/> it adds the bias.
 /// </summary>
 internal readonly unsafe struct Im2ColB(float* image, Conv2dGeometry g, int jBase) : IPackB
 {
@@ -161,7 +162,11 @@ internal readonly unsafe struct Im2ColB(float* image, Conv2dGeometry g, int jBas
             for (int p = 0; p < kc; p++, panel += nr)
             {
                 float* src = image + (nint)ci * plane;
-                if (oneRun)
+                if (ci == _g.Cin)
+                {
+                    for (int t = 0; t < nr; t++) panel[t] = t < cols ? 1f : 0f;
+                }
+                else if (oneRun)
                 {
                     int iy = oy - _g.Pad + ky, ix = ox - _g.Pad + kx;
                     if ((uint)iy >= (uint)_g.H) Packing.ZeroRun(panel, nr);

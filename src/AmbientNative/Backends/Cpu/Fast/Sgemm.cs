@@ -253,3 +253,24 @@ internal readonly unsafe struct PrepackedA(float* packed, int m, int mr, int row
     public float* Pack(int i0, int mc, int p0, int kc, int mrIgnored, float* buf) =>
         packed + (nint)p0 * _mPad + (nint)(row0 + i0) * kc;
 }
+
+/// <summary>
+/// op(A) = [W | bias]: a row-major m×k weight matrix with the bias as an extra last column k. Against a B whose
+/// row k is all ones, the GEMM adds the bias itself, so the output needs no separate fill and stays write-only.
+/// </summary>
+internal readonly unsafe struct WeightWithBiasA(float* w, int k, float* bias) : IPackA
+{
+    public float* Pack(int i0, int mc, int p0, int kc, int mr, float* buf)
+    {
+        int kcW = Math.Min(kc, k - p0); // columns of W in this slice; the bias column follows if kcW < kc
+        for (int ir = 0; ir < mc; ir += mr)
+        {
+            int rows = Math.Min(mr, mc - ir);
+            float* panel = buf + (nint)ir * kc;
+            Packing.Transpose(w + (nint)(i0 + ir) * k + p0, k, rows, kcW, mr, panel);
+            if (kcW < kc)
+                for (int r = 0; r < mr; r++) panel[(nint)kcW * mr + r] = r < rows ? bias[i0 + ir + r] : 0f;
+        }
+        return buf;
+    }
+}
