@@ -82,7 +82,7 @@ public static unsafe class Conv2dGemm
         // (image, block) items for every core, and column pieces within an item.
         int cb = ChannelBlock(g.Cin, kk, km.MR / Gcd(kk, km.MR), 2 * Environment.ProcessorCount / g.N, km.MR);
         int blocks = (g.Cin + cb - 1) / cb;
-        var (per, pieces) = ColumnPieces(spatial, km.NR, 1);
+        var (per, _) = ColumnPieces(spatial, km.NR, 1);
 
         fixed (float* pgy = gy, pw = w, pgx = gx)
         {

@@ -28,9 +28,10 @@ public enum SgemmKernel
 /// </summary>
 public static unsafe class Sgemm
 {
-    // Cache blocking. KC×NR floats of B (32 KiB at 256×32) are re-read by every MR-row tile of a block and stay
-    // in L1 (48 KiB here); the MC×KC block of A (192 KiB) and the KC×NC block of B (up to 2 MiB) sit in L2.
-    internal const int KC = 256, MC = 192, NC = 2048;
+    // Cache blocking. A KC×NR panel of B (32 KiB at 256×32) is re-read by every MR-row tile of a block and stays
+    // in L1 (48 KiB here); the MC×KC block of A (192 KiB) and the KC×NC block of B (1 MiB), re-read for each
+    // block of A, stay in L2 (2 MiB here).
+    internal const int KC = 256, MC = 192, NC = 1024;
 
     /// <summary>The fastest kernel this machine supports.</summary>
     public static SgemmKernel Best { get; } =
