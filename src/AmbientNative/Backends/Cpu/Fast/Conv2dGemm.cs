@@ -10,7 +10,8 @@ namespace AmbientNative.Backends.Cpu.Fast;
 /// <item>backward data: gx[n] = col2im(Wᵀ · gy[n]);</item>
 /// <item>backward weight: gW = Σₙ gy[n] · col(x[n])ᵀ, gbias = Σₙ,ⱼ gy[n].</item>
 /// </list>
-/// A 1×1, stride-1, unpadded convolution has col(x[n]) = x[n], so it runs on the tensors directly.
+/// A 1×1, stride-1, unpadded convolution has col(x[n]) = x[n], so its forward and backward data run on the
+/// tensors directly.
 /// <para>
 /// Work is cut into independent items run by <see cref="Workspace.For"/>, each calling the single-threaded
 /// <see cref="Sgemm.Serial"/>, so no two cores write the same output: forward by (image, column block),
@@ -128,7 +129,7 @@ public static unsafe class Conv2dGemm
         var km = Micro(kernel);
         int kk = g.K * g.K, kdim = g.Cin * kk, spatial = g.OutH * g.OutW, plane = g.H * g.W;
         int threads = Environment.ProcessorCount;
-        bool direct = IsPointwise(g), hasBias = !gbias.IsEmpty;
+        bool hasBias = !gbias.IsEmpty;
 
         // Input-channel blocks own disjoint columns of gW: no reduction between threads. Their width cb·K² (the
         // GEMM's n) a whole number of NR tiles when possible, and their count a multiple of the core count.
@@ -145,28 +146,29 @@ public static unsafe class Conv2dGemm
             nint X = (nint)px, GY = (nint)pgy, GW = (nint)pgw, GB = (nint)pgb;
             Workspace.For(items, Worth(g), (item, ws) =>
             {
-                int c0 = item / oblocks * cb, c1 = Math.Min(g.Cin, c0 + cb), ncols = (c1 - c0) * kk;
-                int o0 = item % oblocks * ob, o1 = Math.Min(g.Cout, o0 + ob);
-                float* gwBlock = (float*)GW + (nint)o0 * kdim + c0 * kk;
-                float* strip = ws.Get(Workspace.Col, (long)km.NR * Sgemm.KC);
+                int c0 = item / oblocks * cb, c1 = Math.Min(g.Cin, c0 + cb), cn = c1 - c0, ncols = cn * kk;
+                int o0 = item % oblocks * ob, o1 = Math.Min(g.Cout, o0 + ob), rows = o1 - o0;
+                // The block's gradient in (ky, kx, c) column order (see ChannelsLastB), summed over images.
+                float* gwT = ws.Get(Workspace.PackedWeight, (long)rows * ncols);
+                float* xT = ws.Get(Workspace.Col, (long)plane * cn);
                 for (int n = 0; n < g.N; n++)
                 {
-                    // gW block (+)= gy[n] · col(x[n])ᵀ, the inner dimension running over all output positions.
-                    float* xn = (float*)X + (nint)n * g.Cin * plane;
+                    // x[n, c0..c1) to channels-last, then gwT (+)= gy[n] · colᵀ over all output positions.
+                    Packing.Transpose((float*)X + ((nint)n * g.Cin + c0) * plane, plane, cn, plane, cn, xT);
                     var a = new DenseA((float*)GY + ((nint)n * g.Cout + o0) * spatial, spatial, trans: false);
-                    float beta = n == 0 ? 0f : 1f; // the first image overwrites gW, later ones accumulate
-                    if (direct)
-                        Sgemm.Serial(a, new DenseB(xn + (nint)c0 * plane, plane, trans: true), o1 - o0, ncols, spatial, 1f, beta, gwBlock, kdim, km, ws);
-                    else
-                        Sgemm.Serial(a, new Im2ColTB(xn, g, c0, strip), o1 - o0, ncols, spatial, 1f, beta, gwBlock, kdim, km, ws);
+                    Sgemm.Serial(a, new ChannelsLastB(xT, g, cn), rows, ncols, spatial, 1f, n == 0 ? 0f : 1f, gwT, ncols, km, ws);
                 }
+                for (int co = 0; co < rows; co++)
+                for (int tap = 0; tap < kk; tap++)
+                for (int c = 0; c < cn; c++)
+                    ((float*)GW)[(nint)(o0 + co) * kdim + (c0 + c) * kk + tap] = gwT[(nint)co * ncols + tap * cn + c];
                 // This item's share of the bias gradient: a contiguous range of output channels.
                 if (hasBias)
                     for (int co = item * g.Cout / items; co < (item + 1) * g.Cout / items; co++)
                     {
-                        double s = 0;
-                        for (int n = 0; n < g.N; n++) s += Sum((float*)GY + ((nint)n * g.Cout + co) * spatial, spatial);
-                        ((float*)GB)[co] = (float)s;
+                        double sum = 0;
+                        for (int n = 0; n < g.N; n++) sum += Sum((float*)GY + ((nint)n * g.Cout + co) * spatial, spatial);
+                        ((float*)GB)[co] = (float)sum;
                     }
             });
         }

@@ -192,28 +192,49 @@ internal readonly unsafe struct Im2ColB(float* image, Conv2dGeometry g, int jBas
 }
 
 /// <summary>
-/// op(B) of the weight gradient packed straight from the image (implicit, transposed im2col):
-/// B[p, q] = col[q, p] of one image for channels from <paramref name="c0"/>, q = (ci − c0)·K² + ky·K + kx and p the
-/// output position. Each panel's nr col rows go through an L1 strip (nr × kc floats at
-/// <paramref name="strip"/>) and 8×8 transposes into the panel, so the column matrix never reaches memory.
+/// op(B) of the weight gradient, from a channels-last copy of a block of <paramref name="cb"/> input channels of
+/// one image (xT[iy·W + ix, c]): B[p, q] for output position p and q = (ky·K + kx)·cb + c. Ordering the
+/// gradient's columns (ky, kx, c) instead of (c, ky, kx) makes each panel row a few contiguous runs of channels
+/// of single input pixels (one run when cb is a multiple of the panel width), copied instead of gathered: the
+/// transposition is paid once per image block in xT, not K² times over in the column matrix.
 /// </summary>
-internal readonly unsafe struct Im2ColTB(float* image, Conv2dGeometry g, int c0, float* strip) : IPackB
+internal readonly unsafe struct ChannelsLastB(float* xT, Conv2dGeometry g, int cb) : IPackB
 {
     private readonly Conv2dGeometry _g = g;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public float* Pack(int p0, int kc, int j0, int nc, int nr, float* buf)
     {
-        int k = _g.K, kk = k * k, plane = _g.H * _g.W;
+        // A panel's columns split into runs of one kernel tap each; the split is the same for every row p.
+        int* runTap = stackalloc int[nr], runC = stackalloc int[nr], runLen = stackalloc int[nr];
+        int ow = _g.OutW, s = _g.Stride;
         for (int jr = 0; jr < nc; jr += nr)
         {
-            int cols = Math.Min(nr, nc - jr);
-            for (int t = 0; t < cols; t++)
+            int cols = Math.Min(nr, nc - jr), runs = 0;
+            for (int t = 0, q = j0 + jr; t < cols; runs++)
             {
-                int q = j0 + jr + t, ci = c0 + q / kk, ky = q % kk / k, kx = q % k;
-                Im2Col.Row(image + (nint)ci * plane, _g, ky, kx, p0, kc, strip + (nint)t * kc);
+                int tap = q / cb, c = q - tap * cb, len = Math.Min(cols - t, cb - c);
+                runTap[runs] = tap; runC[runs] = c; runLen[runs] = len;
+                t += len; q += len;
             }
-            Packing.Transpose(strip, kc, cols, kc, nr, buf + (nint)jr * kc);
+            float* d = buf + (nint)jr * kc;
+            int oy = p0 / ow, ox = p0 - oy * ow;
+            for (int p = 0; p < kc; p++, d += nr)
+            {
+                float* dr = d;
+                for (int r = 0; r < runs; r++)
+                {
+                    int ky = runTap[r] / _g.K, kx = runTap[r] - ky * _g.K;
+                    int iy = oy * s - _g.Pad + ky, ix = ox * s - _g.Pad + kx;
+                    if ((uint)iy < (uint)_g.H && (uint)ix < (uint)_g.W)
+                        Packing.CopyRun(xT + ((nint)iy * _g.W + ix) * cb + runC[r], dr, runLen[r]);
+                    else
+                        Packing.ZeroRun(dr, runLen[r]);
+                    dr += runLen[r];
+                }
+                for (int t = cols; t < nr; t++) d[t] = 0f;
+                if (++ox == ow) { ox = 0; oy++; }
+            }
         }
         return buf;
     }
