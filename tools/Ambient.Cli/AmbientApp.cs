@@ -33,9 +33,10 @@ internal static class AmbientApp
             SweepCommand.Create(cli), BenchCommand.Create(cli), DevicesCommand.Create(cli), DemoCommand.Create(cli),
         };
         root.Add(verbose);
+        Help.Install(root);
 
         var parse = root.Parse(args);
-        if (parse.Errors.Count > 0)
+        if (parse.Errors.Count > 0 && !Help.Requested(parse))
         {
             // One line: the first error and where to look, rather than the full help text.
             string command = string.Join(' ', CommandPath(parse.CommandResult.Command));

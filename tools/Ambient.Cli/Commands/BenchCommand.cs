@@ -35,7 +35,9 @@ internal static class BenchCommand
             .Validated(v => v >= 0 ? null : $"--warmup-steps {v} must be ≥ 0.");
         var batch = CliOptions.PositiveInt("--batch", "Images per step.", 32);
         var output = CliOptions.Out();
-        var cmd = new Command("bench", """
+        var cmd = Help.Command("bench", """
+            Measure training throughput (ms/step, images/s) of a U-Net preset on a device.
+
             Measure training throughput: full optimizer steps (objective, backward, Adam, EMA) of a U-Net preset on
             procedural images, timed one by one after a warm-up. Prints ms/step and images/s; writes bench.json.
 
@@ -43,8 +45,7 @@ internal static class BenchCommand
               ambient bench --preset reference --batch 32
               ambient bench --preset edm-cifar --batch 128 --device cuda --steps 20
               ambient bench --preset tiny --batch 64 --method clean
-            """)
-        { knobs.Method, knobs.Preset, knobs.Resolution, batch, steps, warmup, knobs.Gated, knobs.Device, knobs.Seed, output };
+            """).With(knobs.Method, knobs.Preset, knobs.Resolution, batch, steps, warmup, knobs.Gated, knobs.Device, knobs.Seed, output);
         cmd.SetAction(p =>
         {
             var device = Devices.Resolve(p.GetValue(knobs.Device)!);

@@ -17,10 +17,10 @@ internal static class DemoCommand
 {
     public static Command Create(CliContext cli)
     {
-        var images = CliOptions.PositiveInt("--images", "Training images (built-in shapes). Few, so the clean model can copy them in minutes.", 32);
-        var steps = CliOptions.PositiveInt("--steps", "Training steps per model.", 300);
+        var images = CliOptions.PositiveInt("--images", "Training images (built-in shapes). Few, so the clean model can copy them in minutes.", 16);
+        var steps = CliOptions.PositiveInt("--steps", "Training steps per model.", 400);
         var batch = CliOptions.PositiveInt("--batch", "Images per step.", 16);
-        var lr = new Option<double>("--lr") { Description = "Learning rate (no warm-up: the run is short).", DefaultValueFactory = _ => 4e-3, HelpName = "LR" }
+        var lr = new Option<double>("--lr") { Description = "Learning rate (no warm-up: the run is short).", DefaultValueFactory = _ => 5e-3, HelpName = "LR" }
             .Validated(v => v > 0 && double.IsFinite(v) ? null : $"--lr {v.ToString(CultureInfo.InvariantCulture)} must be positive.");
         var p = CliOptions.Fraction("--p", "Fraction of pixels erased in the ambient model's training set.", 0.6);
         var samples = CliOptions.PositiveInt("--samples", "Samples drawn from each model.", 64);
@@ -29,7 +29,9 @@ internal static class DemoCommand
         var seed = CliOptions.Seed("both models' weights, masks, batches and samples");
         var device = CliOptions.Device();
         var output = CliOptions.Out();
-        var cmd = new Command("demo", """
+        var cmd = Help.Command("demo", """
+            The main job: train a clean and an ambient model on built-in shapes and compare what they memorize.
+
             The main job, on built-in data: train a clean and an ambient model (60 % of pixels erased) on the same 32
             procedural shapes, sample from both, and compare how many samples copy a training image. About 4 minutes on
             2 CPU cores. Writes comparison.png, similarity_comparison.png, comparison.json, and a full run folder per model
@@ -38,8 +40,7 @@ internal static class DemoCommand
             Examples:
               ambient demo
               ambient demo --out runs/demo --device cuda --steps 2000
-            """)
-        { images, steps, batch, lr, p, samples, sampleSteps, seed, device, output };
+            """).With(images, steps, batch, lr, p, samples, sampleSteps, seed, device, output);
         cmd.SetAction(parse =>
         {
             var dev = Devices.Resolve(parse.GetValue(device)!);

@@ -9,7 +9,7 @@ internal static class DevicesCommand
 {
     public static Command Create(CliContext cli)
     {
-        var cmd = new Command("devices", """
+        var cmd = Help.Command("devices", """
             List the compute devices this machine offers (what --device auto picks comes first).
 
             Example:

@@ -22,7 +22,9 @@ internal static class MemorizationCommand
         var seed = CliOptions.Seed("the samples drawn with --checkpoint");
         var device = CliOptions.Device();
         var output = CliOptions.Out();
-        var cmd = new Command("memorization", """
+        var cmd = Help.Command("memorization", """
+            Measure how close samples come to the training set (report.json, histogram, neighbour grid).
+
             Measure memorization as the papers do: for each sample, the maximum cosine similarity to every training image
             (centred pixels, or the features of an ONNX model such as DINOv2), the fractions above 0.90 / 0.95 / 0.99,
             and each sample beside its nearest training images. Writes report.json, similarity_histogram.png and
@@ -32,8 +34,7 @@ internal static class MemorizationCommand
               ambient memorization --checkpoint runs/train-20250101-120000 --count 200
               ambient memorization --samples runs/sample-20250101-130000/samples.npy
               ambient memorization --samples samples.npy --data faces/ --limit 3000 --features dinov2.onnx
-            """)
-        { samplesOpt, checkpoint, data, limit, dataSeed, features, count, steps, seed, device, output };
+            """).With(samplesOpt, checkpoint, data, limit, dataSeed, features, count, steps, seed, device, output);
         cmd.SetAction(p =>
         {
             string? samplesPath = p.GetValue(samplesOpt), ckpt = p.GetValue(checkpoint);

@@ -32,7 +32,9 @@ internal static class ProbeCommand
         var features = new Option<string>("--features") { Description = "pixel or an ONNX image model (see memorization).", DefaultValueFactory = _ => "pixel", HelpName = "pixel|MODEL.onnx" };
         var device = CliOptions.Device();
         var output = CliOptions.Out();
-        var cmd = new Command("probe", """
+        var cmd = Help.Command("probe", """
+            Erase or noise training images, let the model restore them, and compare with the originals.
+
             Probe a trained model for memorization: erase most of some training images (or add strong noise), let the model
             restore them, and compare each restoration with its original. Near-exact restorations of pixels the model
             was never shown reveal memorized images. Writes probe.json, similarity_histogram.png and probe_grid.png
@@ -42,8 +44,7 @@ internal static class ProbeCommand
               ambient probe --checkpoint runs/demo/clean --erase 0.9
               ambient probe -c runs/fm-ambient --noise 1.0 --count 64
               ambient probe -c runs/fm-ambient --erase 0.5 --pattern box --restorer denoise
-            """)
-        { checkpoint, data, erase, pattern, noise, count, restorer, steps, maskSeed, seed, features, device, output };
+            """).With(checkpoint, data, erase, pattern, noise, count, restorer, steps, maskSeed, seed, features, device, output);
         cmd.SetAction(p =>
         {
             if (p.GetValue(erase) is not null && p.GetValue(noise) is not null) throw new UsageException("--erase and --noise exclude each other.");

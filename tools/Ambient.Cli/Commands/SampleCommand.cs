@@ -32,7 +32,9 @@ internal static class SampleCommand
         var seed = CliOptions.Seed("the initial noise and the ambient sampler's masks");
         var device = CliOptions.Device();
         var output = CliOptions.Out();
-        var cmd = new Command("sample", """
+        var cmd = Help.Command("sample", """
+            Draw samples from a checkpoint with the sampler its method needs.
+
             Draw samples from a trained model with the sampler its method needs (read from the checkpoint): EDM's Heun
             sampler for clean models, the fixed-mask ambient sampler (one mask per sample, kept for every step) for
             ambient models, Heun stopped at σn for Tweedie models. Writes samples.png, samples.npy (float32
@@ -41,8 +43,7 @@ internal static class SampleCommand
             Examples:
               ambient sample --checkpoint runs/train-20250101-120000 --count 64
               ambient sample -c runs/fm-clean/checkpoint-002000.safetensors --steps 40 --raw --out runs/fm-samples
-            """)
-        { checkpoint, count, steps, ema, raw, seed, device, output };
+            """).With(checkpoint, count, steps, ema, raw, seed, device, output);
         cmd.SetAction(p =>
         {
             if (p.GetValue(raw) && p.GetValue(ema)) throw new UsageException("--ema and --raw exclude each other.");

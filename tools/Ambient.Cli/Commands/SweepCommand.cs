@@ -36,7 +36,9 @@ internal static class SweepCommand
             .Validated(v => v > -1 && v <= 1 ? null : $"--threshold {v.ToString(CultureInfo.InvariantCulture)} must be in (−1, 1].");
         var features = new Option<string>("--features") { Description = "pixel or an ONNX image model (see memorization).", DefaultValueFactory = _ => "pixel", HelpName = "pixel|MODEL.onnx" };
         var output = CliOptions.Out();
-        var cmd = new Command("sweep", """
+        var cmd = Help.Command("sweep", """
+            Train ambient models at several erasure levels and plot memorization and quality against p.
+
             Train ambient models at several erasure levels p on the same training set and plot how many samples are
             memorized (max similarity ≥ threshold) against p, beside the same rate against held-out images (the baseline)
             and a quality proxy (mean max similarity to held-out images). One run folder per level; sweep.csv,
@@ -45,8 +47,7 @@ internal static class SweepCommand
             Examples:
               ambient sweep --data builtin:shapes:64 --preset tiny --levels 0,0.4,0.8 --steps 300 --batch 16 --lr 4e-3 --warmup 0 --ema-halflife 1k --dropout 0
               ambient sweep --data /usr/share/datasets/fashion-mnist --limit 300 --resolution 32 --levels 0,0.2,0.4,0.6,0.8 --images 2M --device cuda
-            """)
-        { levels, heldOut, threshold, features };
+            """).With(levels, heldOut, threshold, features);
         knobs.AddTo(cmd, forSweep: true);
         cmd.Add(output);
         cmd.SetAction(p =>

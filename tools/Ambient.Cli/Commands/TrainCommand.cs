@@ -12,7 +12,9 @@ internal static class TrainCommand
         var knobs = new TrainOptionSet();
         var resume = new Option<string?>("--resume") { Description = "Continue the run in this folder from its newest checkpoint, with its own settings (a longer --steps/--images may be given).", HelpName = "DIR" };
         var output = CliOptions.Out();
-        var cmd = new Command("train", """
+        var cmd = Help.Command("train", """
+            Train a diffusion model on clean, pixel-erased (ambient) or noisy (tweedie) data.
+
             Train a diffusion model on clean, pixel-erased (Ambient Diffusion) or noisy (Ambient Tweedie) data.
             The run folder gets config.json, metrics.csv, checkpoint-<step>.safetensors, training_data.png (the data as
             the model sees it: erased pixels grey) and, at the end, samples.png / samples.npy from the EMA weights.
