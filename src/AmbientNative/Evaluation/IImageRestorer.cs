@@ -1,3 +1,4 @@
+using AmbientNative.Autograd;
 using AmbientNative.Diffusion;
 using AmbientNative.Tensors;
 
@@ -50,6 +51,9 @@ public sealed class DenoiserRestorer : IImageRestorer
         ArgumentNullException.ThrowIfNull(observed);
         int n = observed.Shape.Nchw("restorer input").N;
         using var sig = Tensor.Full(new Shape(n), (float)Math.Max(sigma, _sigmaFloor), observed.Device);
-        return _denoiserForMask(mask).Denoise(observed, sig);
+        // Like a sampler step: the model's intermediates belong to a tape freed here; only the result is copied out.
+        using var tape = new Tape();
+        using var noGrad = NoGrad.Scope();
+        return _denoiserForMask(mask).Denoise(observed, sig).Detach();
     }
 }

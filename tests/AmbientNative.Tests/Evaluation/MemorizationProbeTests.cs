@@ -1,7 +1,10 @@
+using AmbientNative.Autograd;
 using AmbientNative.Diffusion;
+using AmbientNative.Diffusion.Sampling;
 using AmbientNative.Diffusion.Corruption;
 using AmbientNative.Evaluation;
 using AmbientNative.Tensors;
+using AmbientNative.Tests.Diffusion;
 using AmbientNative.Tests.Testing;
 
 namespace AmbientNative.Tests.Evaluation;
@@ -46,7 +49,7 @@ public class MemorizationProbeTests
                     y[j * Size + e] = (float)acc;
                 }
             }
-            return Tensor.FromArray(y, x.Shape, x.Device);
+            return Tape.Own(Tensor.FromArray(y, x.Shape, x.Device)); // owned by the caller's tape, like an op output
         }
     }
 
@@ -58,7 +61,7 @@ public class MemorizationProbeTests
             var xs = x.ToArray(); var s = sigma.ToArray();
             int per = xs.Length / s.Length;
             for (int i = 0; i < xs.Length; i++) xs[i] *= (float)Edm.CSkip(s[i / per]);
-            return Tensor.FromArray(xs, x.Shape, x.Device);
+            return Tape.Own(Tensor.FromArray(xs, x.Shape, x.Device));
         }
     }
 
@@ -174,6 +177,56 @@ public class MemorizationProbeTests
             Assert.Throws<InvalidDataException>(() => MemorizationReport.Load(path), "a probe report is not a memorization report");
         }
         finally { Directory.Delete(dir, true); }
+    }
+
+    [Test]
+    public void The_sampler_restorer_of_a_memorizing_model_recovers_erased_and_noised_training_images()
+    {
+        var train = Training();
+        using var t = Tensor.FromArray(train, new Shape(N, C, H, W));
+        var restorer = new SamplerRestorer(mask => new EmpiricalDenoiser(train, mask.ToArray()), new EdmSamplerOptions { Steps = 12 }, seed: 3);
+        using (var r = MemorizationProbe.Run(restorer, t, [1, 4, 9], CorruptionSpec.PixelErase(0.7, seed: 6)))
+        {
+            Assert.That(r.Report.NearestIsSource, Is.EqualTo(1.0));
+            Assert.That(r.Report.RestorationSimilarity.Min, Is.GreaterThan(0.999));
+            Assert.That(r.Report.Restorer, Is.EqualTo("Heun sampler"));
+        }
+        using (var r = MemorizationProbe.Run(restorer, t, [0, 7], CorruptionSpec.GaussianNoise(0.3, seed: 2)))
+        {
+            Assert.That(r.Report.NearestIsSource, Is.EqualTo(1.0));
+            Assert.That(r.Report.RestorationSimilarity.Min, Is.GreaterThan(0.999));
+        }
+    }
+
+    [Test]
+    public void An_ambient_model_plugs_in_through_the_fixed_mask_denoiser()
+    {
+        // The probe's mask comes expanded over C channels; the masked preconditioner reads channel 0.
+        var rng = Rand.ForTest();
+        using var t = Tensor.FromArray(Training(), new Shape(N, C, H, W));
+        int[] probe = [0, 5, 6];
+        using var net = new StandInNet(C + 1, C, new Shape(probe.Length, C, H, W), rng, Device.Cpu);
+        var model = new EdmPreconditioner(net);
+        foreach (IImageRestorer restorer in new IImageRestorer[]
+        {
+            new DenoiserRestorer(mask => new FixedMaskDenoiser(model, mask)),
+            new SamplerRestorer(mask => new FixedMaskDenoiser(model, mask), new EdmSamplerOptions { Steps = 4 }),
+        })
+        {
+            using var r = MemorizationProbe.Run(restorer, t, probe, CorruptionSpec.PixelErase(0.5, seed: 1));
+            Assert.That(r.Restored.Shape, Is.EqualTo(new Shape(probe.Length, C, H, W)), restorer.Name);
+            Assert.That(r.Restored.ToArray(), Is.All.InRange(-1f, 1f), $"{restorer.Name}: clipped");
+            Assert.That(r.Report.RestorationSimilarity.Count, Is.EqualTo(probe.Length));
+        }
+    }
+
+    [Test]
+    public void The_sampler_restorer_refuses_noise_outside_its_schedule()
+    {
+        using var t = Tensor.FromArray(Training(), new Shape(N, C, H, W));
+        var restorer = new SamplerRestorer(new ShrinkDenoiser());
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => MemorizationProbe.Run(restorer, t, [0], CorruptionSpec.GaussianNoise(100)))!;
+        Assert.That(e.Message, Does.Contain("σ = 100").And.Contain("80"));
     }
 
     [Test]
