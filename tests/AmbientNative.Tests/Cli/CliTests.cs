@@ -110,12 +110,12 @@ public class CliTests
         {
             Assert.That(probe.RootElement.GetProperty("format").GetString(), Is.EqualTo("ambient-probe/1"));
             Assert.That(probe.RootElement.GetProperty("images").GetInt32(), Is.EqualTo(3));
-            Assert.That(probe.RootElement.GetProperty("restorer").GetString(), Does.StartWith("inpainting"));
+            Assert.That(probe.RootElement.GetProperty("restorer").GetString(), Does.StartWith("Heun sampler"));
         }
         AssertPng(a["probe_grid.png"]);
 
         using var b = new TempDir();
-        Ok("probe", "-c", _clean, "--noise", "0.5", "--count", "2", "--out", b.Path);
+        Ok("probe", "-c", _clean, "--noise", "0.5", "--count", "2", "--restorer", "denoise", "--out", b.Path);
         using var noisy = JsonDocument.Parse(File.ReadAllText(b["probe.json"]));
         Assert.That(noisy.RootElement.GetProperty("restorer").GetString(), Is.EqualTo("one-step denoiser"));
     }

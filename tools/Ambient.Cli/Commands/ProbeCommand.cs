@@ -23,9 +23,9 @@ internal static class ProbeCommand
         var noise = new Option<double?>("--noise") { Description = "Instead of erasing: add Gaussian noise of this σ (in the [−1, 1] scale).", HelpName = "σ" }
             .Validated(v => v is null or > 0 ? null : $"--noise {v?.ToString(CultureInfo.InvariantCulture)} must be positive.");
         var count = CliOptions.PositiveInt("--count", "Training images to probe (a fixed, seeded choice).", 32);
-        var restorer = new Option<string>("--restorer") { Description = "inpaint (Heun sampler, observed pixels re-imposed; the default for --erase) or denoise (one call of D; the default for --noise).", HelpName = "inpaint|denoise" }
-            .Validated(v => v is "inpaint" or "denoise" ? null : $"--restorer {v}: expected inpaint or denoise.");
-        var steps = new Option<int>("--steps") { Description = "Heun steps of the inpainting restorer.", DefaultValueFactory = _ => 18, HelpName = "N" }
+        var restorer = new Option<string>("--restorer") { Description = "sampler (the model's Heun sampler: inpainting with the observed pixels re-imposed, or the ODE from the noisy image at σ) or denoise (one call of D, the posterior mean).", DefaultValueFactory = _ => "sampler", HelpName = "sampler|denoise" }
+            .Validated(v => v is "sampler" or "denoise" ? null : $"--restorer {v}: expected sampler or denoise.");
+        var steps = new Option<int>("--steps") { Description = "Heun steps of the sampler restorer.", DefaultValueFactory = _ => 18, HelpName = "N" }
             .Validated(v => v >= 2 ? null : $"--steps {v} must be at least 2.");
         var maskSeed = new Option<ulong?>("--mask-seed") { Description = "Seed of the probe's masks/noise [default: the training corruption's, so --erase p with the training p erases exactly the pixels the model never saw]." };
         var seed = CliOptions.Seed("the choice of images and the sampler's noise");
@@ -68,10 +68,7 @@ internal static class ProbeCommand
             var indices = MemorizationProbe.PickImages(training.Shape[0], n, p.GetValue(seed));
             var denoiser = new EdmPreconditioner(file.Model);
             file.Model.Eval();
-            string kind = p.GetValue(restorer) ?? (sigma is null ? "inpaint" : "denoise");
-            IImageRestorer r = kind == "inpaint"
-                ? new Restorers.Inpaint(config, denoiser, p.GetValue(steps), p.GetValue(seed))
-                : new Restorers.OneStep(config, denoiser);
+            var r = Restorers.Create(p.GetValue(restorer)!, config, denoiser, p.GetValue(steps), p.GetValue(seed));
             var fx = Memorization.Features(p.GetValue(features)!);
             try
             {
