@@ -27,6 +27,8 @@ internal static class SampleCommand
         var count = CliOptions.PositiveInt("--count", "How many samples.", 64);
         var steps = new Option<int>("--steps") { Description = "Heun steps N (2N − 1 network calls; EDM: 18 at 32 px, 40 at 64 px).", DefaultValueFactory = _ => 18, HelpName = "N" }
             .Validated(v => v >= 2 ? null : $"--steps {v} must be at least 2.");
+        var sigmaMin = new Option<double>("--sigma-min") { Description = "Lowest noise level of the schedule (EDM: 0.002); the last step returns D there.", DefaultValueFactory = _ => AmbientNative.Diffusion.Edm.SigmaMin, HelpName = "σ" }
+            .Validated(v => v > 0 && v < AmbientNative.Diffusion.Edm.SigmaMax ? null : $"--sigma-min {v} must be in (0, 80).");
         var raw = new Option<bool>("--raw") { Description = "Sample with the raw trained weights instead of the EMA weights." };
         var ema = new Option<bool>("--ema") { Description = "Sample with the EMA weights (the default)." };
         var seed = CliOptions.Seed("the initial noise and the ambient sampler's masks");
@@ -43,7 +45,7 @@ internal static class SampleCommand
             Examples:
               ambient sample --checkpoint runs/train-20250101-120000 --count 64
               ambient sample -c runs/fm-clean/checkpoint-002000.safetensors --steps 40 --raw --out runs/fm-samples
-            """).With(checkpoint, count, steps, ema, raw, seed, device, output);
+            """).With(checkpoint, count, steps, sigmaMin, ema, raw, seed, device, output);
         cmd.SetAction(p =>
         {
             if (p.GetValue(raw) && p.GetValue(ema)) throw new UsageException("--ema and --raw exclude each other.");
@@ -54,7 +56,7 @@ internal static class SampleCommand
             int n = p.GetValue(count), nSteps = p.GetValue(steps);
             ulong s = p.GetValue(seed);
             cli.Note($"{file.Path} (step {file.Step}, {file.Config.Method.ToString().ToLowerInvariant()}, {file.Config.CorruptionText}); {file.Config.SamplerName}, {nSteps} steps, {(useEma ? "EMA" : "raw")} weights; {dev.Name}");
-            using var samples = ProgressView.Run(cli, $"sample {n}", n, report => Sampling.Generate(file.Config, file.Model, n, nSteps, s, report, cli.Cancellation));
+            using var samples = ProgressView.Run(cli, $"sample {n}", n, report => Sampling.Generate(file.Config, file.Model, n, nSteps, s, report, cli.Cancellation, p.GetValue(sigmaMin)));
             Write(dir, samples, new SampleInfo(Path.GetFullPath(file.Path), file.Step, useEma ? "ema" : "raw", n, nSteps, s, file.Config.SamplerName));
             cli.Console.MarkupLine($"wrote [bold]{Markup.Escape(Path.Combine(dir, Grids.Samples))}[/], {NpyFileName}, {InfoFile}");
             return 0;

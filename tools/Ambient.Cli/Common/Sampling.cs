@@ -17,12 +17,12 @@ internal static class Sampling
     /// sample, drawn with the training corruption's law), Tweedie models stopped at σn. Deterministic in <paramref name="seed"/>.
     /// </summary>
     public static Tensor Generate(RunConfig config, UNet model, int count, int steps, ulong seed,
-        Action<double, string?>? report = null, CancellationToken cancellationToken = default)
+        Action<double, string?>? report = null, CancellationToken cancellationToken = default, double sigmaMin = Edm.SigmaMin)
     {
         if (count < 1) throw new UsageException($"sample count {count} must be at least 1.");
         model.Eval();
         var denoiser = new EdmPreconditioner(model);
-        var options = new EdmSamplerOptions { Steps = steps };
+        var options = new EdmSamplerOptions { Steps = steps, SigmaMin = sigmaMin };
         options.Validate();
         var u = config.UNet;
         int c = u.OutChannels, r = u.Resolution, size = c * r * r;
