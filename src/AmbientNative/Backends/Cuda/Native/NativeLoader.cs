@@ -13,8 +13,13 @@ internal static class NativeLoader
     /// Tries <paramref name="overrideVariable"/> (a file or a folder) first, then each name through the system
     /// search path, then each name in each folder of <paramref name="folders"/>. Returns 0 and a reason on failure.
     /// </summary>
-    public static IntPtr TryLoad(string[] names, string[] folders, string? overrideVariable, out string reason)
+    public static IntPtr TryLoad(string[] names, string[] folders, string? overrideVariable, out string reason) =>
+        TryLoad(names, folders, overrideVariable, out reason, out _);
+
+    /// <param name="loadedFrom">The name or path that loaded.</param>
+    public static IntPtr TryLoad(string[] names, string[] folders, string? overrideVariable, out string reason, out string loadedFrom)
     {
+        loadedFrom = "";
         var tried = new List<string>();
         string? forced = overrideVariable == null ? null : Environment.GetEnvironmentVariable(overrideVariable);
         var candidates = new List<string>();
@@ -31,7 +36,7 @@ internal static class NativeLoader
         foreach (var c in candidates)
         {
             tried.Add(c);
-            if (NativeLibrary.TryLoad(c, out var h)) { reason = ""; return h; }
+            if (NativeLibrary.TryLoad(c, out var h)) { reason = ""; loadedFrom = c; return h; }
         }
         reason = $"none of {string.Join(", ", names)} could be loaded (tried {tried.Count} paths" +
                  (overrideVariable != null ? $"; set {overrideVariable} to the library's path to point at it" : "") + ")";

@@ -54,8 +54,14 @@ internal static unsafe class Nvrtc
         string?[] roots = [Environment.GetEnvironmentVariable("CUDA_PATH"), Environment.GetEnvironmentVariable("CUDA_HOME"), "/usr/local/cuda"];
         var folders = roots.Where(r => !string.IsNullOrEmpty(r))
             .SelectMany(r => new[] { Path.Combine(r!, "lib64"), Path.Combine(r!, "targets/x86_64-linux/lib") }).ToArray();
-        var lib = NativeLoader.TryLoad(LibraryNames, folders, "AMBIENT_NVRTC", out var why);
+        var lib = NativeLoader.TryLoad(LibraryNames, folders, "AMBIENT_NVRTC", out var why, out var from);
         if (lib == IntPtr.Zero) return $"NVRTC not found: {why}";
+        // NVRTC dlopens libnvrtc-builtins by name at compile time, which fails when NVRTC itself was found by
+        // path outside the loader's search path. A library already loaded is matched by its soname, so load
+        // the builtins that sit beside it now.
+        var dir = Path.GetDirectoryName(from);
+        if (!string.IsNullOrEmpty(dir) && Directory.Exists(dir))
+            foreach (var b in Directory.GetFiles(dir, "libnvrtc-builtins.so*")) NativeLibrary.TryLoad(b, out _);
         IntPtr F(string n) => NativeLoader.Export(lib, "libnvrtc", n);
         _getErrorString = (delegate* unmanaged<int, byte*>)F("nvrtcGetErrorString");
         _version = (delegate* unmanaged<int*, int*, int>)F("nvrtcVersion");
