@@ -52,6 +52,18 @@ def main():
             key: {"median_ms": statistics.median(v), "tflops": flop / statistics.median(v) / 1e9, "ms": v} for key, v in r.items()}
     # Reference values for a cross-check of our kernels' numbers would need the same inputs; the C# test checks
     # against float64 itself, so only timings are compared here.
+    # Which kernels cuDNN chose (benchmark mode): the names say implicit GEMM, Winograd, FFT, ...
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
+        for name, fn in (("fwd", lambda: torch.nn.functional.conv2d(x, wt, b, padding=1)),
+                         ("dgrad", lambda: conv_bwd(gy, x, wt, *args, [True, False, False])),
+                         ("wgrad", lambda: conv_bwd(gy, x, wt, *args, [False, True, True]))):
+            with torch.profiler.record_function(name):
+                fn()
+        torch.cuda.synchronize()
+    kernels = [(e.key, e.device_time_total / 1e3) for e in prof.key_averages() if e.device_time_total > 0 and e.key not in ("fwd", "dgrad", "wgrad")]
+    out["kernels"] = kernels
+    for k, ms in kernels:
+        print(f"cudnn kernel {ms:8.3f} ms  {k[:150]}")
     for mode in ("cudnn_default", "cudnn_benchmark"):
         row = out[mode]
         print(f"torch {mode:16s} " + "  ".join(f"{key} {v['median_ms']:.3f} ms ({v['tflops']:.1f} TFLOP/s)" for key, v in row.items()))

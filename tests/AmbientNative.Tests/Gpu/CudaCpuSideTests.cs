@@ -103,6 +103,8 @@ public class CudaCpuSideTests
             long steps = (long)g.N * ((g.OutH * g.OutW + 7) / 8);
             Assert.That((long)splits * per, Is.GreaterThanOrEqualTo(steps), $"{g}: {splits}×{per} < {steps}");
             Assert.That((long)(splits - 1) * per, Is.LessThan(steps), $"{g}: last split empty");
+            long tiles = (long)((g.Cin * g.K * g.K + 127) / 128) * ((g.Cout + 127) / 128);
+            if (tiles <= 2 * sms) Assert.That(splits * tiles, Is.LessThanOrEqualTo(2 * sms), $"{g}: more blocks than one wave");
         }
     }
 }

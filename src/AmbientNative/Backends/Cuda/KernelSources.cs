@@ -5,6 +5,8 @@ namespace AmbientNative.Backends.Cuda;
 /// <summary>
 /// The CUDA C sources of kernels/*.cu and *.cuh, embedded in this assembly (see AmbientNative.csproj) under
 /// the logical names "kernels/&lt;file&gt;". Headers are handed to NVRTC in memory, so no file is read at run time.
+/// For kernel work on a GPU host without the SDK, AMBIENT_KERNEL_DIR names a folder whose files replace the
+/// embedded ones of the same name (the cache key hashes the source, so nothing stale is served).
 /// </summary>
 public static class KernelSources
 {
@@ -17,6 +19,8 @@ public static class KernelSources
 
     public static string Read(string file)
     {
+        var dir = Environment.GetEnvironmentVariable("AMBIENT_KERNEL_DIR");
+        if (!string.IsNullOrEmpty(dir) && File.Exists(Path.Combine(dir, file))) return File.ReadAllText(Path.Combine(dir, file));
         using var s = Asm.GetManifestResourceStream(Prefix + file)
             ?? throw new FileNotFoundException($"Kernel source '{file}' is not embedded in {Asm.GetName().Name} (have: {string.Join(", ", Files)}).");
         using var r = new StreamReader(s);
