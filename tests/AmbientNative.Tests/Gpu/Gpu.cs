@@ -1,0 +1,26 @@
+using AmbientNative.Backends.Cuda;
+using AmbientNative.Backends.Cuda.Native;
+using AmbientNative.Tensors;
+
+namespace AmbientNative.Tests.Gpu;
+
+/// <summary>Shared by the GPU fixtures: the device, or Assert.Ignore with the reason there is none (CI has no GPU).</summary>
+public static class Gpu
+{
+    public static Device Device()
+    {
+        try { return Tensors.Device.Cuda(0); }
+        catch (CudaUnavailableException e) { Assert.Ignore($"no CUDA device: {e.Message}"); throw; }
+    }
+
+    public static CudaBackend Backend() => CudaDevices.Backend(Device());
+
+    /// <summary>Ignores the test unless NVRTC can be loaded (it needs no GPU: compile-only tests).</summary>
+    public static void RequireNvrtc()
+    {
+        if (Nvrtc.UnavailableReason is { } r) Assert.Ignore($"no NVRTC: {r}");
+    }
+
+    /// <summary>A tensor on <paramref name="device"/> filled with NaN: any element a kernel fails to write shows.</summary>
+    public static Tensor Poisoned(Shape shape, Device device) => Tensor.Full(shape, float.NaN, device);
+}
