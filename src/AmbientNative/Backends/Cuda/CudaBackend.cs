@@ -80,4 +80,35 @@ public sealed partial class CudaBackend : IBackend
 
     internal void Launch<TArgs>(string file, string kernel, uint grid, uint block, TArgs args) where TArgs : unmanaged =>
         Launch(file, kernel, (grid, 1u, 1u), block, args);
+
+    /// <summary>
+    /// Device scratch memory from the caching allocator, given back on Dispose. Giving it back while the kernels
+    /// that use it are still queued is safe: whoever gets the block next is queued after them on the same stream.
+    /// </summary>
+    internal readonly ref struct Scratch
+    {
+        private readonly CudaAllocator _allocator;
+        private readonly long _bucket;
+
+        public Scratch(CudaAllocator allocator, long bytes)
+        {
+            _allocator = allocator;
+            Pointer = allocator.Rent(bytes, out _bucket);
+        }
+
+        public ulong Pointer { get; }
+
+        public void Dispose() => _allocator.Return(Pointer, _bucket);
+    }
+
+    /// <summary>Copies <paramref name="destination"/>.Length values from device address <paramref name="source"/>, after the queued work.</summary>
+    internal unsafe void Download<T>(ulong source, Span<T> destination) where T : unmanaged
+    {
+        Context.MakeCurrent();
+        fixed (T* p = destination)
+        {
+            CudaDriver.MemcpyDtoHAsync(p, source, (long)sizeof(T) * destination.Length, Context.Stream);
+            CudaDriver.StreamSynchronize(Context.Stream);
+        }
+    }
 }
