@@ -63,15 +63,18 @@ case "${1:-}" in
     nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,clocks.mem,clocks.max.mem,power.limit,temperature.gpu --format=csv
     nvcc --version | tail -2
     # Step limits add up to under 10 minutes (the device tool's limit for one command).
-    step tests 100 "$t" --filter "TestCategory=Gpu" --output detailed
-    AMBIENT_GPU_BENCH=1 AMBIENT_BENCH_OUT="$out/bench.json" step bench 100 "$t" --filter "TestCategory=GpuBench" --output detailed
+    step tests 120 "$t" --filter "TestCategory=Gpu" --output detailed
+    AMBIENT_GPU_BENCH=1 AMBIENT_BENCH_OUT="$out/bench.json" step bench 60 "$t" --filter "TestCategory=GpuBench" --output detailed
     anchor="$here/conv2d_torch.py"; [ -f "$anchor" ] || anchor="$here/../benchmarks/anchors/conv2d_torch.py"
-    PYTHONUNBUFFERED=1 step torch 80 python3 "$anchor" "$out/torch.json"
+    PYTHONUNBUFFERED=1 step torch 60 python3 "$anchor" "$out/torch.json"
     # The two tests that provoke driver errors on purpose are left out, so any API error reported is real.
     quiet='TestCategory=Gpu&FullyQualifiedName!~A_bad_launch&FullyQualifiedName!~A_missing_kernel'
-    step memcheck 140 compute-sanitizer --tool memcheck --error-exitcode 99 "$t" --filter "$quiet"
-    step racecheck 100 compute-sanitizer --tool racecheck --racecheck-report all --error-exitcode 99 "$t" --filter "TestCategory=Gpu&FullyQualifiedName~CudaConvTests"
-    step synccheck 50 compute-sanitizer --tool synccheck --error-exitcode 99 "$t" --filter "TestCategory=Gpu&FullyQualifiedName~CudaConvTests"
+    step memcheck 150 compute-sanitizer --tool memcheck --error-exitcode 99 "$t" --filter "$quiet"
+    # racecheck and synccheck: the fixtures whose kernels use shared memory and barriers (conv, GEMM, group norm,
+    # block reductions: sums, the per-channel binary backward, sum of squares).
+    shared='TestCategory=Gpu&(FullyQualifiedName~CudaConvTests|FullyQualifiedName~CudaGemmGroupNormTests|FullyQualifiedName~Sum_and|FullyQualifiedName~SumRows|FullyQualifiedName~Binary_forward|FullyQualifiedName~Scale_ema)'
+    step racecheck 110 compute-sanitizer --tool racecheck --racecheck-report all --error-exitcode 99 "$t" --filter "$shared"
+    step synccheck 50 compute-sanitizer --tool synccheck --error-exitcode 99 "$t" --filter "$shared"
     echo
     echo "== summary"
     for n in tests bench torch memcheck racecheck synccheck; do

@@ -1,6 +1,7 @@
 using AmbientNative.Backends.Cuda;
 using AmbientNative.Backends.Cuda.Native;
 using AmbientNative.Tensors;
+using AmbientNative.Tests.Testing;
 
 namespace AmbientNative.Tests.Gpu;
 
@@ -23,4 +24,10 @@ public static class Gpu
 
     /// <summary>A tensor on <paramref name="device"/> filled with NaN: any element a kernel fails to write shows.</summary>
     public static Tensor Poisoned(Shape shape, Device device) => Tensor.Full(shape, float.NaN, device);
+
+    /// <summary>Float64 test data rounded to float32, so the float64 reference sees exactly what the device gets.</summary>
+    public static double[] F32(double[] x) => Check.ToDouble(Check.ToFloat(x));
+
+    /// <summary>Float64 data (rounded to float32) as a tensor on <paramref name="device"/>.</summary>
+    public static Tensor Upload(double[] x, Shape shape, Device device) => Tensor.FromArray(Check.ToFloat(x), shape, device);
 }

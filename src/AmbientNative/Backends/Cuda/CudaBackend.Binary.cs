@@ -56,7 +56,7 @@ public sealed partial class CudaBackend
         if (p.Fan < 64)
             Launch("elementwise.cu", "binary_grad_thread", ElementwiseGrid(g.Numel), 256, p);
         else
-            Launch("elementwise.cu", "binary_grad_block", (uint)Math.Min(g.Numel, Context.Info.SmCount * 32L),
+            Launch("elementwise.cu", "binary_grad_block", (uint)Math.Clamp(g.Numel, 1, Context.Info.SmCount * 32L),
                 p.Fan >= 1024 ? 256u : 128u, p);
     }
 
@@ -112,8 +112,8 @@ public sealed partial class CudaBackend
         return p;
     }
 
-    // Two neighbouring dimensions act as one for an operand when both are broadcast, or both are kept and the
-    // outer stride is the inner one times the inner size (no gap between them in memory).
+    // Two neighbouring dimensions act as one for an operand when both are broadcast, or both are kept with no gap
+    // between them in memory (always so for contiguous operands once size-1 dimensions are dropped; checked anyway).
     private static bool Mergeable(int outer, int inner, int innerSize) =>
         outer == 0 ? inner == 0 : inner != 0 && outer == inner * innerSize;
 }

@@ -38,7 +38,7 @@ public sealed partial class CudaBackend
     {
         var a = new SumArgs { X = x, Y = y, Outer = g.Outer, Size = g.Size, Inner = g.Inner, Chunk = chunk, Splits = splits, Scale = scale };
         if (g.Inner == 1)
-            Launch("reduce.cu", "sum_inner", (uint)Math.Min((long)g.Outer * splits, Context.Info.SmCount * 32L), 256, a);
+            Launch("reduce.cu", "sum_inner", (uint)Math.Clamp((long)g.Outer * splits, 1, Context.Info.SmCount * 32L), 256, a);
         else
             Launch("reduce.cu", "sum_outer", ElementwiseGrid((long)g.Outer * splits * g.Inner), 256, a);
     }

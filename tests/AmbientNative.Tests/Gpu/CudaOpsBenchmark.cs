@@ -1,0 +1,74 @@
+using AmbientNative.Backends;
+using AmbientNative.Backends.Cpu.Reference;
+using AmbientNative.Backends.Cuda;
+using AmbientNative.Tensors;
+using AmbientNative.Tests.Testing;
+
+namespace AmbientNative.Tests.Gpu;
+
+/// <summary>
+/// Times the hot non-conv kernels at U-Net sizes with CUDA events (median of 20 after 3 warm-ups): SGEMM (square, and
+/// attention's batched QᵀK and V·Pᵀ), group norm + SiLU forward and backward, the per-channel binary backward, and
+/// softmax. Prints TFLOP/s against the fp32 FMA peak, or GB/s of compulsory traffic against DRAM bandwidth. Runs only
+/// with AMBIENT_GPU_BENCH=1.
+/// </summary>
+[Category("GpuBench")]
+public class CudaOpsBenchmark
+{
+    [Test]
+    public void Hot_kernels_at_unet_sizes()
+    {
+        if (Environment.GetEnvironmentVariable("AMBIENT_GPU_BENCH") != "1") Assert.Ignore("set AMBIENT_GPU_BENCH=1 to run the GPU benchmark");
+        var be = Gpu.Backend();
+        var dev = be.Device;
+        var info = be.Context.Info;
+        var rng = Rand.ForTest();
+        var lines = new List<string> { $"device: {info}; fp32 peak {info.PeakFp32Flops / 1e12:F1} TFLOP/s, DRAM {info.PeakBandwidth / 1e12:F2} TB/s" };
+        Tensor R(params int[] dims) => Tensor.Randn(new Shape(dims), rng, dev);
+        double Median(Action a) => CudaTiming.Median(CudaTiming.Measure(be.Context, a, warmup: 3, reps: 20));
+        void Flops(string name, double flops, Action a)
+        {
+            double ms = Median(a);
+            lines.Add($"{name,-44} {ms,8:F3} ms  {flops / ms / 1e9,7:F2} TFLOP/s ({100 * flops / (ms * 1e-3) / info.PeakFp32Flops:F0}% of peak)");
+        }
+        void Bytes(string name, double bytes, Action a)
+        {
+            double ms = Median(a);
+            lines.Add($"{name,-44} {ms,8:F3} ms  {bytes / ms / 1e6,7:F0} GB/s ({100 * bytes / (ms * 1e-3) / info.PeakBandwidth:F0}% of DRAM)");
+        }
+
+        foreach (var g in new[] { new GemmArgs(1, 2048, 2048, 2048), new GemmArgs(64, 256, 256, 64, TransA: true), new GemmArgs(64, 64, 256, 256, TransB: true) })
+        {
+            using var a = R(g.ASize); using var b = R(g.BSize); using var c = R(g.CSize);
+            Flops($"gemm {g.Batch}x{g.M}x{g.N}x{g.K} {(g.TransA ? 't' : 'n')}{(g.TransB ? 't' : 'n')} ({CudaBackend.GemmTile(g, info.SmCount)} tiles)", g.Flops, () => be.Gemm(a, b, c, g));
+        }
+
+        var gn = new GroupNormArgs(32, 128, 32 * 32, 32, 1e-5f, Silu: true);
+        using (var x = R(gn.N, gn.C, 32, 32)) using (var w = R(gn.C)) using (var bias = R(gn.C)) using (var y = R(gn.N, gn.C, 32, 32))
+        using (var mean = R(gn.N, gn.Groups)) using (var rstd = R(gn.N, gn.Groups)) using (var gy = R(gn.N, gn.C, 32, 32))
+        using (var gx = R(gn.N, gn.C, 32, 32)) using (var gw = R(gn.C)) using (var gb = R(gn.C))
+        {
+            double t = 4.0 * gn.Size;
+            Bytes("groupnorm+silu fwd [32,128,32,32] G32", 2 * t, () => be.GroupNormForward(x, w, bias, y, mean, rstd, gn));
+            Bytes("groupnorm+silu bwd (gx, gw, gb)", 3 * t, () => be.GroupNormBackward(x, w, bias, mean, rstd, gy, gx, gw, gb, gn));
+        }
+
+        using (var a = R(32, 128, 32, 32)) using (var e = R(32, 128, 1, 1)) using (var ch = R(1, 128, 1, 1)) using (var gy = R(32, 128, 32, 32))
+        using (var ga = R(32, 128, 32, 32)) using (var ge = R(32, 128, 1, 1)) using (var gc = R(1, 128, 1, 1)) using (var y = R(32, 128, 32, 32))
+        {
+            double t = 4.0 * a.Numel;
+            Bytes("add [32,128,32,32] + [32,128,1,1] fwd", 2 * t, () => be.Binary(BinaryOp.Add, a, e, y));
+            Bytes("mul bwd: grad of [32,128,1,1] (block/elem)", 2 * t, () => be.BinaryBackward(BinaryOp.Mul, a, e, gy, null, ge));
+            Bytes("mul bwd: grad of [1,128,1,1] (block/elem)", 2 * t, () => be.BinaryBackward(BinaryOp.Mul, a, ch, gy, null, gc));
+            Bytes("mul bwd: grad of [32,128,32,32] (same shape)", 3 * t, () => be.BinaryBackward(BinaryOp.Mul, a, e, gy, ga, null));
+        }
+
+        using (var x = R(64 * 256, 256)) using (var y = R(64 * 256, 256))
+            Bytes("softmax fwd [16384, 256]", 8.0 * x.Numel, () => be.Softmax(x, y));
+
+        var report = string.Join("\n", lines);
+        TestContext.Out.WriteLine(report);
+        var outPath = Environment.GetEnvironmentVariable("AMBIENT_OPS_BENCH_OUT");
+        if (!string.IsNullOrEmpty(outPath)) File.WriteAllText(outPath, report + "\n");
+    }
+}
