@@ -113,7 +113,7 @@ public class CudaPointwiseTests
 
     [TestCase(0.1f, 4099, 12345UL)]
     [TestCase(0.5f, 1, 0UL)]
-    [TestCase(0.13f, 100_003, 0xFFFF_FFFF_FFFF_FFF0UL)] // the counter's low word wraps inside the tensor
+    [TestCase(0.13f, 100_003, 0xFFFF_FFFF_FFFF_FFF0UL)] // the 64-bit block counter wraps inside the tensor
     public void Dropout_mask_is_exactly_the_reference_mask(float p, int n, ulong counter)
     {
         var dev = Gpu.Device();
