@@ -47,7 +47,7 @@ public class CudaOptimTests
         using var et = Gpu.Upload(e, s, dev);
 
         double ss = x.Sum(v => v * v);
-        Assert.That(be.SumOfSquares(xt), Is.EqualTo(ss).Within(1e-12).Percent, "sum of squares (double on both sides)");
+        Assert.That(be.SumOfSquares(xt), Is.EqualTo(ss).Within(1e-10).Percent, "sum of squares (double on both sides; only the order differs)");
         using (var one = Gpu.Upload([3.0], new Shape(1), dev)) Assert.That(be.SumOfSquares(one), Is.EqualTo(9.0));
 
         be.EmaUpdate(et, xt, 0.999);

@@ -38,7 +38,8 @@ public sealed partial class CudaBackend
         if (gb != null) BinaryGrad(op, a, b, gy, gb, 1);
     }
 
-    private unsafe void BinaryGrad(BinaryOp op, Tensor a, Tensor b, Tensor gy, Tensor g, int wrt)
+    /// <param name="perBlock">Force the block-per-element (true) or thread-per-element (false) kernel; null chooses by fan.</param>
+    internal unsafe void BinaryGrad(BinaryOp op, Tensor a, Tensor b, Tensor gy, Tensor g, int wrt, bool? perBlock = null)
     {
         var p = BroadcastGeometry(a.Shape, b.Shape, gy.Shape);
         p.A = P(a); p.B = P(b); p.Gy = P(gy); p.Out = P(g); p.N = g.Numel; p.Op = (int)op; p.Wrt = wrt;
@@ -53,7 +54,7 @@ public sealed partial class CudaBackend
             p.RedSy = wrt == 0 ? p.Sb[k] : p.Sa[k];
         }
         p.OneRed = broadcast == 1 ? 1 : 0;
-        if (p.Fan < 64)
+        if (!(perBlock ?? p.Fan >= 64))
             Launch("elementwise.cu", "binary_grad_thread", ElementwiseGrid(g.Numel), 256, p);
         else
             Launch("elementwise.cu", "binary_grad_block", (uint)Math.Clamp(g.Numel, 1, Context.Info.SmCount * 32L),

@@ -14,11 +14,14 @@ public sealed partial class CudaBackend
 {
     private const int MaxGridYZ = 65535;
 
-    public void Gemm(Tensor a, Tensor b, Tensor c, GemmArgs args)
+    public void Gemm(Tensor a, Tensor b, Tensor c, GemmArgs args) => Gemm(a, b, c, args, GemmTile(args, Context.Info.SmCount));
+
+    /// <param name="tile">64 or 128: the block tile (benchmarks compare them; <see cref="GemmTile"/> chooses).</param>
+    internal void Gemm(Tensor a, Tensor b, Tensor c, GemmArgs args, int tile)
     {
         args.Validate();
         args.CheckSizes(a.Numel, b.Numel, c.Numel);
-        int tile = GemmTile(args, Context.Info.SmCount);
+        if (tile is not (64 or 128)) throw new ArgumentOutOfRangeException(nameof(tile), $"GEMM tiles are 64 or 128; got {tile}.");
         if ((args.M + tile - 1) / tile > MaxGridYZ)
             throw new NotSupportedException($"{args}: M = {args.M} is beyond the CUDA GEMM's grid (at most {MaxGridYZ} row tiles of {tile}).");
         string kernel = $"gemm{tile}_{(args.TransA ? 't' : 'n')}{(args.TransB ? 't' : 'n')}";

@@ -26,6 +26,9 @@ public sealed partial class CudaBackend : IBackend
     public CudaAllocator Allocator { get; }
     public CudaModules Modules { get; }
 
+    /// <summary>Kernel launches so far (small models are launch-bound: this is the count a CUDA graph would replay).</summary>
+    public long Launches { get; private set; }
+
     public Storage Allocate(int length) => new CudaStorage(this, length);
 
     public void Fill(Tensor y, float value)
@@ -75,6 +78,7 @@ public sealed partial class CudaBackend : IBackend
         Context.MakeCurrent();
         void* p = &args;
         CudaDriver.LaunchKernel(k.Handle, grid, (block, 1, 1), 0, Context.Stream, &p, k.Name);
+        Launches++;
         if (SyncEachLaunch) CudaDriver.StreamSynchronize(Context.Stream, $"after {k.Name}");
     }
 
