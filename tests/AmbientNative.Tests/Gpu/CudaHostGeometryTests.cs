@@ -93,11 +93,11 @@ public class CudaHostGeometryTests
     }
 
     [Test]
-    public void Gemm_takes_big_tiles_only_when_they_fill_the_gpu()
+    public void Gemm_takes_big_tiles_only_for_many_tiles_and_long_reductions()
     {
-        Assert.That(CudaBackend.GemmTile(new GemmArgs(1, 4096, 4096, 64), 132), Is.EqualTo(128));
-        Assert.That(CudaBackend.GemmTile(new GemmArgs(66, 200, 150, 33), 132), Is.EqualTo(128));
-        Assert.That(CudaBackend.GemmTile(new GemmArgs(8, 256, 256, 64), 132), Is.EqualTo(64));
+        Assert.That(CudaBackend.GemmTile(new GemmArgs(1, 2048, 2048, 2048), 132), Is.EqualTo(128));
+        Assert.That(CudaBackend.GemmTile(new GemmArgs(64, 256, 256, 64, TransA: true), 132), Is.EqualTo(64), "short K");
+        Assert.That(CudaBackend.GemmTile(new GemmArgs(64, 64, 256, 256, TransB: true), 132), Is.EqualTo(64), "too few big tiles");
         Assert.That(CudaBackend.GemmTile(new GemmArgs(1, 1, 1, 1), 132), Is.EqualTo(64));
     }
 }
