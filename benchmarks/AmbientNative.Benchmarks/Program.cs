@@ -1,0 +1,4 @@
+using BenchmarkDotNet.Running;
+
+// dotnet run -c Release --project benchmarks/AmbientNative.Benchmarks -- --filter '*Conv*'
+BenchmarkSwitcher.FromAssembly(typeof(AmbientNative.Benchmarks.ConvBenchmarks).Assembly).Run(args);

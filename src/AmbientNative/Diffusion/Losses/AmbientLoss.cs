@@ -1,0 +1,76 @@
+using AmbientNative.Autograd;
+using AmbientNative.Tensors;
+
+namespace AmbientNative.Diffusion.Losses;
+
+/// <summary>
+/// The Ambient Diffusion loss (METHOD §2) on a dataset that holds only y = A⊙x0, A and Ã:
+/// loss = mean over the batch of λ(σ)·‖A⊙(D(xt; σ, Ã) − y)‖², summed over pixels, with the network shown
+/// concat[Ã⊙xt, Ã] through the preconditioning.
+/// </summary>
+/// <remarks>
+/// Which quantity gets noise: the reference code (giannisdaras/ambient-diffusion, AmbientLoss) adds σ·n to the clean
+/// image and masks with Ã, giving Ã⊙(x0 + σn). That needs no clean pixel: Ã ⊆ A, so Ã⊙(x0 + σn) = Ã⊙(y + σn), and here
+/// xt = y + σn is passed to the preconditioner, which applies Ã itself. Erased pixels of y are never read: the network
+/// input is masked by Ã and the loss by A, so whatever the dataset holds there (zeros, or anything) changes nothing.
+/// Back-propagated: the A-pixel loss (the reference code's "val_loss", its Eq. 100), whose minimizer is E[x0 | Ã⊙xt, Ã].
+/// </remarks>
+public sealed class AmbientLoss : ITrainingObjective
+{
+    private readonly Draws _draws = new();
+
+    /// <param name="denoiser">The preconditioned masked network (its network takes image plus mask channels).</param>
+    public AmbientLoss(EdmPreconditioner denoiser, double pMean = Edm.PMean, double pStd = Edm.PStd)
+    {
+        ArgumentNullException.ThrowIfNull(denoiser);
+        if (!denoiser.IsMasked)
+            throw new ArgumentException("AmbientLoss: the network takes no mask channels; Ambient Diffusion needs concat[Ã⊙xt, Ã] as input.");
+        Denoiser = denoiser;
+        PMean = pMean;
+        PStd = pStd;
+    }
+
+    public EdmPreconditioner Denoiser { get; }
+    public double PMean { get; }
+    public double PStd { get; }
+
+    /// <summary>Draws σ (one per sample), then the noise, from <paramref name="rng"/>; see <see cref="Compute(TrainingBatch, ReadOnlySpan{double}, Tensor)"/>.</summary>
+    public ObjectiveResult Compute(TrainingBatch batch, Rng rng)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var y = batch.Observed;
+        var sigma = Draws.Sigmas(batch.Size, rng, PMean, PStd);
+        return Compute(batch, sigma, _draws.Noise(y.Shape, rng, y.Device));
+    }
+
+    /// <summary>
+    /// The loss for given σ [N] and standard normal noise n. Terms: "loss" (A's pixels, back-propagated),
+    /// "loss_atilde" (the same on Ã's pixels, the ones the network saw) and, when the batch carries clean images,
+    /// "loss_all" (all pixels against x0; a diagnostic that a user with corrupted data cannot compute).
+    /// </summary>
+    public ObjectiveResult Compute(TrainingBatch batch, ReadOnlySpan<double> sigma, Tensor noise)
+    {
+        const string name = nameof(AmbientLoss);
+        Draws.Check(name, batch, sigma, noise);
+        var y = batch.Observed;
+        Draws.CheckMask(name, "mask A", batch.MaskA, y);
+        Draws.CheckMask(name, "mask Ã", batch.MaskATilde, y);
+        Tensor a = batch.MaskA!, aTilde = batch.MaskATilde!;
+        var dev = y.Device;
+
+        var xt = y + _draws.PerSample(sigma, s => s, dev) * noise;
+        var d = Denoiser.Denoise(xt, _draws.PerSample(sigma, s => s, dev, image: false), aTilde);
+        var weight = _draws.PerSample(sigma, Edm.LossWeight, dev);
+        var err = d - y;
+        var loss = Draws.WeightedSquaredError(a * err, weight);
+
+        var terms = new Dictionary<string, double> { ["loss"] = loss.Item() };
+        using (NoGrad.Scope())
+        {
+            terms["loss_atilde"] = Draws.WeightedSquaredError(aTilde * err, weight).Item();
+            if (batch.Clean is { } x0)
+                terms["loss_all"] = Draws.WeightedSquaredError(d - x0, weight).Item();
+        }
+        return new ObjectiveResult(loss, terms);
+    }
+}
