@@ -1,5 +1,8 @@
 using AmbientNative.Autograd;
+using AmbientNative.Data;
 using AmbientNative.Diffusion;
+using AmbientNative.Diffusion.Corruption;
+using AmbientNative.Diffusion.Losses;
 using AmbientNative.Backends.Cuda;
 using AmbientNative.Nn;
 using AmbientNative.Tensors;
@@ -122,40 +125,54 @@ public class CudaTrainingStepTests
         }
     }
 
+    /// <summary>The stand-in network's steps on <paramref name="dev"/> (a fresh model, optimizer and EMA each call).</summary>
     /// <param name="inspect">Download every gradient and check it is finite (host reads a timed step would not do).</param>
     internal static StepResult Step(Device dev, Batch3 data, out long[] allocationsAfterEachStep, int steps = 1, bool inspect = true)
     {
         using var net = new StandInUNet(dev, seed: 11);
+        var dropout = new Rng(99);
+        Shape img = new(Batch, StandInUNet.ImageChannels, Size, Size), mask = new(Batch, 1, Size, Size), perSample = new(Batch, 1, 1, 1);
+        var c0 = net.Parameters().Single(p => p.Name == "conv0.weight");
+        Tensor Loss()
+        {
+            Tensor T(float[] v, Shape s) => Tape.Own(Tensor.FromArray(v, s, dev));
+            var x0 = T(data.X0, img);
+            var a = T(data.MaskA, mask);
+            var at = T(data.MaskTilde, mask);
+            var xt = Ops_.Add(x0, Ops_.Mul(T(data.Noise, img), T(data.Sigma, perSample)));
+            var observed = Ops_.Mul(xt, at);                                    // Ã ⊙ x_t: what the network may see
+            var input = Ops_.Concat(1, Ops_.Div(observed, T(data.CIn.Select(v => 1 / v).ToArray(), perSample)), at);
+            var f = Ops_.Clamp(net.Forward(input, T(data.CNoise, new Shape(Batch)), dropout), -50f, 50f); // never binds
+            var denoised = Ops_.Add(Ops_.Mul(observed, T(data.CSkip, perSample)), Ops_.Mul(f, T(data.COut, perSample)));
+            var err = Ops_.Mul(Ops_.Sub(denoised, x0), a);                      // only pixels observed under A
+            var perImage = Ops_.Sum(Ops_.Reshape(Ops_.Square(err), Batch, -1), 1);
+            var loss = Ops_.Mean(Ops_.Mul(perImage, T(data.Lambda, new Shape(Batch))));
+            var penalty = Ops_.MulScalar(Ops_.Sum(Ops_.PowScalar(Ops_.AddScalar(Ops_.Square(c0), 0.01f), 0.75f)), 1e-3f);
+            return Ops_.Add(loss, penalty);
+        }
+        return Train(dev, net, Loss, steps, inspect, out allocationsAfterEachStep);
+    }
+
+    /// <summary>
+    /// Training steps: loss and backward on a tape, then gradient clipping to norm 1, AdamW and an EMA update, as the
+    /// trainer does. Returns the last step's loss, gradients (before clipping) and norm, and the parameters and EMA after it.
+    /// </summary>
+    internal static StepResult Train(Device dev, Module net, Func<Tensor> lossOnTape, int steps, bool inspect, out long[] allocationsAfterEachStep)
+    {
         var parameters = net.Parameters().ToList();
         // eps 1e-3 (not 1e-8): AdamW's first update is lr·g/(|g| + eps), a sign for |g| ≫ eps. Elements whose gradient
         // is rounding noise would flip between devices; with this eps their update is ~0 instead of ±lr.
         using var adam = new Adam(parameters, lr: 1e-3, eps: 1e-3, weightDecay: 0.01);
         using var ema = new Ema(parameters, halfLifeImages: 50, rampupRatio: null);
-        var dropout = new Rng(99);
         double lossValue = 0, norm = 0;
         bool finite = true;
         Dictionary<string, float[]> grads = [];
         allocationsAfterEachStep = new long[steps];
-        Shape img = new(Batch, StandInUNet.ImageChannels, Size, Size), mask = new(Batch, 1, Size, Size), perSample = new(Batch, 1, 1, 1);
         for (int step = 0; step < steps; step++)
         {
             using (var tape = new Tape())
             {
-                Tensor T(float[] v, Shape s) => Tape.Own(Tensor.FromArray(v, s, dev));
-                var x0 = T(data.X0, img);
-                var a = T(data.MaskA, mask);
-                var at = T(data.MaskTilde, mask);
-                var xt = Ops_.Add(x0, Ops_.Mul(T(data.Noise, img), T(data.Sigma, perSample)));
-                var observed = Ops_.Mul(xt, at);                                    // Ã ⊙ x_t: what the network may see
-                var input = Ops_.Concat(1, Ops_.Div(observed, T(data.CIn.Select(v => 1 / v).ToArray(), perSample)), at);
-                var f = Ops_.Clamp(net.Forward(input, T(data.CNoise, new Shape(Batch)), dropout), -50f, 50f); // never binds
-                var denoised = Ops_.Add(Ops_.Mul(observed, T(data.CSkip, perSample)), Ops_.Mul(f, T(data.COut, perSample)));
-                var err = Ops_.Mul(Ops_.Sub(denoised, x0), a);                      // only pixels observed under A
-                var perImage = Ops_.Sum(Ops_.Reshape(Ops_.Square(err), Batch, -1), 1);
-                var loss = Ops_.Mean(Ops_.Mul(perImage, T(data.Lambda, new Shape(Batch))));
-                var c0 = parameters.Single(p => p.Name == "conv0.weight");
-                var penalty = Ops_.MulScalar(Ops_.Sum(Ops_.PowScalar(Ops_.AddScalar(Ops_.Square(c0), 0.01f), 0.75f)), 1e-3f);
-                loss = Ops_.Add(loss, penalty);
+                var loss = lossOnTape();
                 lossValue = loss.Item();
                 tape.Backward(loss);
             }
@@ -174,15 +191,36 @@ public class CudaTrainingStepTests
             parameters.ToDictionary(p => p.Name, p => p.ToArray()), ema.Parameters.ToDictionary(p => p.Name, p => p.ToArray()));
     }
 
-    [Test]
-    public void A_whole_training_step_on_the_gpu_matches_the_cpu()
+    /// <summary>
+    /// The tiny U-Net (UNetConfig.Tiny: 16×16, attention at 8×8, dropout 0.1) under the AmbientLoss on a pixel-erased
+    /// batch (p = 0.2, δ = 0.1), with fixed σ and noise: both devices see the same numbers.
+    /// </summary>
+    internal static StepResult UNetStep(Device dev)
     {
-        var gpu = Gpu.Device();
-        var data = new Batch3(seed: 5);
-        var cpu = Step(Device.Cpu, data, out _);
-        var cuda = Step(gpu, data, out _);
-        TestContext.Out.WriteLine($"loss cpu {cpu.Loss:R} gpu {cuda.Loss:R}; grad norm cpu {cpu.Norm:R} gpu {cuda.Norm:R}");
+        const int n = 4, res = 16;
+        var clean = ProceduralShapes.Generate(n, res, 3, seed: 7);
+        var data = new CorruptedDataset(clean.Images, n, 3, res, res, CorruptionSpec.PixelErase(0.2, 0.1, seed: 3));
+        using var net = new UNet(UNetConfig.Tiny, dev, seed: 11);
+        var objective = new AmbientLoss(new EdmPreconditioner(net));
+        var rng = new Rng(21);
+        double[] sigma = [0.05, 0.4, 2.0, 15.0];
+        var noise = new float[n * 3 * res * res];
+        rng.FillNormal(noise);
+        var batch = new CorruptedBatchSource(data).Load([0, 1, 2, 3], [false, true, false, false], dev);
+        using var noiseT = Tensor.FromArray(noise, batch.Observed.Shape, dev);
+        try
+        {
+            return Train(dev, net, () => objective.Compute(batch, sigma, noiseT).Loss, 1, inspect: true, out _);
+        }
+        finally
+        {
+            batch.Observed.Dispose(); batch.MaskA?.Dispose(); batch.MaskATilde?.Dispose(); batch.Clean?.Dispose();
+        }
+    }
 
+    private static void AssertMatches(StepResult cpu, StepResult cuda)
+    {
+        TestContext.Out.WriteLine($"loss cpu {cpu.Loss:R} gpu {cuda.Loss:R}; grad norm cpu {cpu.Norm:R} gpu {cuda.Norm:R}");
         Assert.That(cpu.Finite && cuda.Finite, Is.True, "finite gradients");
         Assert.That(cpu.Norm, Is.GreaterThan(1.0), "the step clips (exercises SumOfSquares and ScaleInPlace)");
         Assert.That(Math.Abs(cuda.Loss - cpu.Loss) / Math.Abs(cpu.Loss), Is.LessThan(Tol), "loss");
@@ -198,6 +236,21 @@ public class CudaTrainingStepTests
         foreach (var (name, p) in cpu.Params) Check.Close(cuda.Params[name], p, Tol, $"{name} after the AdamW step");
         foreach (var (name, p) in cpu.Ema) Check.Close(cuda.Ema[name], p, Tol, $"EMA of {name}");
         TestContext.Out.WriteLine($"worst gradient rel err {worst:E2} over {cpu.Grads.Count} parameters");
+    }
+
+    [Test]
+    public void A_whole_training_step_on_the_gpu_matches_the_cpu()
+    {
+        var gpu = Gpu.Device();
+        var data = new Batch3(seed: 5);
+        AssertMatches(Step(Device.Cpu, data, out _), Step(gpu, data, out _));
+    }
+
+    [Test]
+    public void A_tiny_unet_ambient_training_step_on_the_gpu_matches_the_cpu()
+    {
+        var gpu = Gpu.Device();
+        AssertMatches(UNetStep(Device.Cpu), UNetStep(gpu));
     }
 
     [Test]
