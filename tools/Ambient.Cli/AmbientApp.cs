@@ -59,6 +59,9 @@ internal static class AmbientApp
                 case OperationCanceledException:
                     Error(err, "interrupted.");
                     return Interrupted;
+                case var _ when Devices.IsUnavailable(inner):
+                    Error(err, $"CUDA is not available: {inner.Message}");
+                    break;
                 case DatasetException or ArgumentException or InvalidDataException or TrainingDivergedException
                     or IOException or InvalidOperationException or UnauthorizedAccessException or NotSupportedException:
                     Error(err, inner.Message);

@@ -176,7 +176,7 @@ public class CliTests
     [TestCase(2, "one of them", "memorization", "--samples", "a.npy", "--checkpoint", "b")]
     [TestCase(2, "exclude each other", "probe", "-c", "x", "--erase", "0.5", "--noise", "1")]
     [TestCase(2, "--levels", "sweep", "--levels", "0,2", "--steps", "1")]
-    [TestCase(2, "no CUDA backend", "bench", "--device", "cuda")]
+    [TestCase(2, "expected auto, cpu, cuda or cuda:N", "bench", "--device", "gpu")]
     [TestCase(1, "does not exist", "sample", "--checkpoint", "/nonexistent/checkpoint.safetensors")]
     [TestCase(1, "/nonexistent/data", "train", "--data", "/nonexistent/data", "--steps", "1")]
     public void Bad_arguments_give_one_line_and_an_exit_code(int code, string mentions, params string[] args) =>

@@ -48,7 +48,7 @@ internal static class BenchCommand
             """).With(knobs.Method, knobs.Preset, knobs.Resolution, batch, steps, warmup, knobs.Gated, knobs.Device, knobs.Seed, output);
         cmd.SetAction(p =>
         {
-            var device = Devices.Resolve(p.GetValue(knobs.Device)!);
+            var device = Devices.Resolve(cli, p.GetValue(knobs.Device)!);
             var s = new TrainSettings
             {
                 Method = p.GetValue(knobs.Method) switch { "clean" => Method.Clean, "tweedie" => Method.Tweedie, _ => Method.Ambient },

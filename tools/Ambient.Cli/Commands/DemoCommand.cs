@@ -43,7 +43,7 @@ internal static class DemoCommand
             """).With(images, steps, batch, lr, p, samples, sampleSteps, seed, device, output);
         cmd.SetAction(parse =>
         {
-            var dev = Devices.Resolve(parse.GetValue(device)!);
+            var dev = Devices.Resolve(cli, parse.GetValue(device)!);
             string dir = CliOptions.OutDir(parse, output, "demo");
             int n = parse.GetValue(images), nSteps = parse.GetValue(steps);
             var clock = Stopwatch.StartNew();

@@ -39,7 +39,7 @@ internal static class MemorizationCommand
         {
             string? samplesPath = p.GetValue(samplesOpt), ckpt = p.GetValue(checkpoint);
             if ((samplesPath == null) == (ckpt == null)) throw new UsageException("give the samples with --samples PATH or a model to sample with --checkpoint PATH (one of them).");
-            var dev = Devices.Resolve(p.GetValue(device)!);
+            var dev = Devices.Resolve(cli, p.GetValue(device)!);
             string dir = CliOptions.OutDir(p, output, "memorization");
             Tensor samples;
             RunConfig? config;

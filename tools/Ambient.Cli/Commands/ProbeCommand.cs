@@ -49,7 +49,7 @@ internal static class ProbeCommand
         {
             if (p.GetValue(erase) is not null && p.GetValue(noise) is not null) throw new UsageException("--erase and --noise exclude each other.");
             if (p.GetValue(noise) is not null && CliOptions.Given(p, pattern)) throw new UsageException("--pattern applies to --erase, not --noise.");
-            var dev = Devices.Resolve(p.GetValue(device)!);
+            var dev = Devices.Resolve(cli, p.GetValue(device)!);
             string dir = CliOptions.OutDir(p, output, "probe");
             using var file = ModelFile.Load(p.GetValue(checkpoint)!, dev, ema: true);
             var config = file.Config;

@@ -49,7 +49,7 @@ internal static class SampleCommand
         cmd.SetAction(p =>
         {
             if (p.GetValue(raw) && p.GetValue(ema)) throw new UsageException("--ema and --raw exclude each other.");
-            var dev = Devices.Resolve(p.GetValue(device)!);
+            var dev = Devices.Resolve(cli, p.GetValue(device)!);
             bool useEma = !p.GetValue(raw);
             string dir = CliOptions.OutDir(p, output, "sample");
             using var file = ModelFile.Load(p.GetValue(checkpoint)!, dev, useEma);

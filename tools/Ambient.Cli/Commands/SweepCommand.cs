@@ -55,7 +55,7 @@ internal static class SweepCommand
             var s = knobs.Read(p) with { Method = Method.Ambient };
             TrainOptionSet.RequireLength(s, "sweep");
             if (s.SampleCount < 1) throw new UsageException("sweep: --sample-count must be at least 1 (the samples are what is measured).");
-            var dev = Devices.Resolve(s.Device);
+            var dev = Devices.Resolve(cli, s.Device);
             string dir = CliOptions.OutDir(p, output, "sweep");
             var (training, held) = Split(cli, s, p.GetValue(heldOut));
             using var trainTensor = training.ToTensor();

@@ -30,7 +30,7 @@ internal static class TrainCommand
         cmd.Add(output);
         cmd.SetAction(p =>
         {
-            var device = Devices.Resolve(p.GetValue(knobs.Device)!);
+            var device = Devices.Resolve(cli, p.GetValue(knobs.Device)!);
             TrainOutcome outcome;
             if (p.GetValue(resume) is { } dir)
             {

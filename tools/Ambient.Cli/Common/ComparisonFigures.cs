@@ -20,7 +20,7 @@ internal static class ComparisonFigures
             {
                 var (n, c, h, w) = images.Shape.Nchw("comparison panel");
                 int k = Math.Min(n, count);
-                bitmaps.Add(ImageGrid.Render(images.ToArray().AsSpan(0, k * c * h * w), k, c, h, w, Grids.Columns(k), scale: Grids.Scale(h)));
+                bitmaps.Add(ImageGrid.Render(images.ToArray().AsSpan(0, k * c * h * w), k, c, h, w, Grids.Columns(k), scale: Math.Max(1, 48 / h)));
             }
             int width = bitmaps.Sum(b => b.Width) + margin * (bitmaps.Count + 1);
             int height = bitmaps.Max(b => b.Height) + titleHeight + 2 * margin;
@@ -78,7 +78,7 @@ internal static class ComparisonFigures
         plot.Axes.SetLimitsX(h0.Lo + first * binWidth, h0.Lo + (last + 1) * binWidth);
         plot.Axes.Margins(bottom: 0);
         plot.Title("Max similarity of each sample to the training set");
-        plot.XLabel($"max cosine similarity ({reports[0].Report.FeatureSpace}); dashed: 0.95, counted as memorized");
+        plot.XLabel($"max cosine similarity ({reports[0].Report.FeatureSpace}); dashed: 0.95 = memorized");
         plot.YLabel("samples");
         plot.ShowLegend(Alignment.UpperLeft);
         plot.SavePng(path, width, height);

@@ -1,3 +1,5 @@
+using AmbientNative.Backends.Cuda;
+using AmbientNative.Backends.Cuda.Native;
 using AmbientNative.Tensors;
 
 namespace Ambient.Cli.Common;
@@ -5,25 +7,51 @@ namespace Ambient.Cli.Common;
 /// <summary>The <c>--device</c> values: auto, cpu, cuda (cuda:N for another GPU).</summary>
 internal static class Devices
 {
-    public static readonly string[] Names = ["auto", "cpu", "cuda"];
-
     /// <summary>
-    /// The device for a <c>--device</c> value. This build has the CPU backends only, so <c>auto</c> is the CPU and
-    /// <c>cuda</c> is a usage error that says so.
+    /// The device for a <c>--device</c> value. <c>auto</c> is CUDA device 0 when it works, else the CPU;
+    /// <c>cuda</c> fails with the one-line reason (no driver, no NVRTC, no device) when it does not.
     /// </summary>
     public static Device Resolve(string name)
     {
-        if (name is "cpu" or "auto") return Device.Cpu;
-        if (name == "cuda" || name.StartsWith("cuda:", StringComparison.Ordinal))
-            throw new UsageException($"--device {name}: this build has no CUDA backend yet; use --device cpu (or auto).");
+        if (name == "cpu") return Device.Cpu;
+        if (name == "auto") return Device.Auto;
+        if (name == "cuda") return Device.Cuda(0);
+        if (name.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(name[5..], out int ordinal) && ordinal >= 0)
+            return Device.Cuda(ordinal);
         throw new UsageException($"--device {name}: expected auto, cpu, cuda or cuda:N.");
     }
 
-    /// <summary>Every device found, with a note on each (for <c>ambient devices</c>).</summary>
-    public static IReadOnlyList<(string Id, string Name, string Note)> List() =>
-    [
-        ("cpu", Device.Cpu.Name, "SIMD + Parallel.For; the default"),
-        ("cpu-ref", Device.CpuReference.Name, "plain loops: the specification the tests compare against"),
-        ("cuda", "unavailable", "this build has no CUDA backend yet"),
-    ];
+    /// <summary>True for the exceptions that say CUDA cannot be used here (printed as one line).</summary>
+    public static bool IsUnavailable(Exception e) => e is CudaUnavailableException or CudaException or NvrtcException;
+
+    /// <summary>Every device found, with a note on each (for <c>ambient devices</c>); the CUDA line says why when there is none.</summary>
+    public static IReadOnlyList<(string Id, string Name, string Note)> List()
+    {
+        var list = new List<(string, string, string)>();
+        for (int i = 0; i < 64; i++)
+        {
+            try
+            {
+                var d = Device.Cuda(i);
+                list.Add(($"cuda:{i}", d.Name, i == 0 ? "what --device auto picks" : ""));
+            }
+            catch (Exception e) when (IsUnavailable(e))
+            {
+                if (i == 0) list.Add(("cuda", "unavailable", e.Message));
+                break;
+            }
+        }
+        bool gpu = list.Count > 0 && list[0].Item1 != "cuda";
+        list.Add(("cpu", Device.Cpu.Name, gpu ? "SIMD + Parallel.For" : "SIMD + Parallel.For; what --device auto picks"));
+        list.Add(("cpu-ref", Device.CpuReference.Name, "plain loops: the specification the tests compare against (not a --device)"));
+        return list;
+    }
+
+    /// <summary><see cref="Resolve(string)"/>, saying why when auto falls back to the CPU.</summary>
+    public static Device Resolve(CliContext cli, string name)
+    {
+        var device = Resolve(name);
+        if (name == "auto" && device.Kind == DeviceKind.Cpu) cli.Note($"device: {CudaDevices.AutoReason}");
+        return device;
+    }
 }
