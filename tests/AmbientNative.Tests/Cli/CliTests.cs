@@ -163,6 +163,20 @@ public class CliTests
         AssertPng(dir["similarity_comparison.png"]);
     }
 
+    [Test]
+    public void Trains_on_real_fashion_mnist_files()
+    {
+        const string folder = "/usr/share/datasets/fashion-mnist";
+        if (!Directory.Exists(folder)) Assert.Ignore($"Fashion-MNIST is not installed at {folder} (apt-get install dataset-fashion-mnist; CI installs it).");
+        using var dir = new TempDir();
+        Ok("train", "--data", folder, "--limit", "20", "--channels", "1", "--preset", "tiny", "--resolution", "8", "--batch", "4",
+            "--steps", "1", "--warmup", "0", "--sample-count", "2", "--sample-steps", "2", "--out", dir.Path);
+        AssertNpy(dir["samples.npy"], [2, 1, 8, 8]);
+        using var mem = new TempDir();
+        Ok("memorization", "--samples", dir.Path, "--out", mem.Path);
+        Assert.That(ReadReport(mem["report.json"]).GetProperty("training_images").GetInt32(), Is.EqualTo(20));
+    }
+
     [TestCase(2, "must be at least 1", "train", "--batch", "0")]
     [TestCase(2, "--bogus", "train", "--bogus")]
     [TestCase(2, "--steps N or --images N", "train", "--data", "builtin:shapes:4")]
