@@ -27,5 +27,11 @@ public sealed class Device
     public static Device CpuReference { get; } = new(DeviceKind.Cpu, 0, "cpu (reference)",
         () => new Backends.Cpu.ReferenceBackend());
 
+    /// <summary>CUDA device <paramref name="ordinal"/>; throws Backends.Cuda.Native.CudaUnavailableException saying why when there is none.</summary>
+    public static Device Cuda(int ordinal = 0) => Backends.Cuda.CudaDevices.Get(ordinal);
+
+    /// <summary>CUDA device 0 when one works, else <see cref="Cpu"/>; Backends.Cuda.CudaDevices.AutoReason says why, in one line.</summary>
+    public static Device Auto => Backends.Cuda.CudaDevices.Auto;
+
     public override string ToString() => Name;
 }

@@ -1,0 +1,53 @@
+// Shared by every kernel in kernels/*.cu. Compiled by NVRTC at run time (no host headers are available),
+// so keep this to plain CUDA C++.
+#pragma once
+
+// Grid-stride loop: any grid size covers any n, so the host can pick a grid that fills the GPU once.
+#define AN_GRID_STRIDE(i, n) \
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < (long long)(n); \
+         i += (long long)gridDim.x * blockDim.x)
+
+// Largest tensor rank the index-mapping kernels (broadcast, permute) take after the host collapses dimensions.
+#define AN_MAX_RANK 8
+
+__device__ __forceinline__ int an_ceil_div(int a, int b) { return (a + b - 1) / b; }
+
+// ---- deterministic reductions ---------------------------------------------------------------------------
+// Every sum below adds in a fixed order that depends only on the launch shape, never on timing, so a run is
+// bit-reproducible (no float atomics anywhere). Butterfly (xor) shuffles leave the same total in every lane:
+// lane i adds v_i + v_j while lane j adds v_j + v_i, and float addition is commutative.
+
+__device__ __forceinline__ float an_warp_sum(float v)
+{
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ double an_warp_sum(double v)
+{
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float an_warp_max(float v)
+{
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+// Sum over the whole block, returned to every thread. Every thread of the block must call it (it has barriers);
+// blockDim.x must be a multiple of 32. scratch: a __shared__ array of 32 elements, reusable by the next call.
+template <typename T>
+__device__ __forceinline__ T an_block_sum(T v, T* scratch)
+{
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    v = an_warp_sum(v);
+    __syncthreads();                  // the previous call's readers are done with scratch
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    v = lane < (int)(blockDim.x >> 5) ? scratch[lane] : T(0);
+    return an_warp_sum(v);            // every warp reduces the partials itself: no broadcast step
+}

@@ -1,0 +1,325 @@
+// 2-D convolution (NCHW, fp32, square kernel, zero padding) as implicit GEMM: the im2col matrix is never
+// built; each block gathers its tile of it straight into shared memory.
+//
+//   forward      y[n,co,p]  = sum_{ci,tap} w[co,ci,tap] * x[n,ci,in(p,tap)]          + bias[co]
+//   data grad    gx[n,ci,p] = sum_{co,tap} w[co,ci,tap] * gy[n,co,out(p,tap)]        (p an input pixel)
+//   weight grad  gw[co,c]   = sum_{n,q}   gy[n,co,q]    * x[n,ci,in(q,tap)]          (c = ci*K*K + tap)
+//
+// All three share one 128x128 block tile, BK = 8 deep, double-buffered in shared memory (one barrier per
+// step), 256 threads each holding an 8x8 register tile of the output. The block tile's M axis is always a
+// channel axis and N the other GEMM axis; A = As[k][m] and B = Bs[k][n] are stored k-major so that the inner
+// product reads two float4 of A and two of B per k and does 64 FMAs.
+#include "common.cuh"
+
+#define BM 128
+#define BN 128
+#define BK 8
+#define NT 256
+// Row stride of the shared tiles in floats. The +4 makes loader stores that walk down k land in distinct
+// banks (4k + column), and keeps rows 16-byte aligned for the float4 reads.
+#define LDS (BN + 4)
+
+// Must match ConvArgs in Backends/Cuda/CudaBackend.Conv.cs.
+struct ConvArgs
+{
+    const float* x;     // [N, Cin, H, W]
+    const float* w;     // [Cout, Cin, K, K]
+    const float* bias;  // [Cout] or null (forward only)
+    const float* gy;    // [N, Cout, OH, OW]
+    float* out;         // y, gx, or gw (or the split-K workspace: one gw-shaped slice per split)
+    int n, cin, h, wd, cout, k, stride, pad, oh, ow;
+    int steps_per_split; // weight grad: k-steps (BK output pixels of one image each) per blockIdx.z
+};
+
+struct ReduceArgs { const float* ws; float* out; long long len; int splits; };
+struct BiasGradArgs { const float* gy; float* gb; int n, c, hw; };
+
+// acc += As^T Bs over one BK-deep step. Thread (tx, ty) owns rows ty*4+{0..3}, 64+ty*4+{0..3} and columns
+// tx*4+{0..3}, 64+tx*4+{0..3}: within a warp the float4 reads of A are broadcasts and those of B cover 256
+// consecutive bytes, so neither conflicts.
+__device__ __forceinline__ void tile_fma(const float (*As)[LDS], const float (*Bs)[LDS], float (&acc)[8][8], int tx, int ty)
+{
+#pragma unroll
+    for (int kk = 0; kk < BK; ++kk)
+    {
+        const float4 a0 = *reinterpret_cast<const float4*>(&As[kk][ty * 4]);
+        const float4 a1 = *reinterpret_cast<const float4*>(&As[kk][64 + ty * 4]);
+        const float4 b0 = *reinterpret_cast<const float4*>(&Bs[kk][tx * 4]);
+        const float4 b1 = *reinterpret_cast<const float4*>(&Bs[kk][64 + tx * 4]);
+        const float a[8] = {a0.x, a0.y, a0.z, a0.w, a1.x, a1.y, a1.z, a1.w};
+        const float b[8] = {b0.x, b0.y, b0.z, b0.w, b1.x, b1.y, b1.z, b1.w};
+#pragma unroll
+        for (int i = 0; i < 8; ++i)
+#pragma unroll
+            for (int j = 0; j < 8; ++j)
+                acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
+    }
+}
+
+// Index of the i-th row (or column) owned by a thread at position t of the 16x16 thread grid.
+__device__ __forceinline__ int owned(int t, int i) { return (i < 4 ? 0 : 64 - 4) + t * 4 + i; }
+
+// Forward (kDataGrad = false) and data gradient (true). Both are "for each output pixel p and channel m,
+// reduce over (channel r, tap)": they differ only in which tensor is gathered and how p and the tap map to a
+// source pixel. The K loop runs over taps outside and channel chunks of BK inside, so a thread's source
+// offset changes once per tap and the channel step is a plain stride (no division in the inner loads).
+template <bool kDataGrad>
+struct PixelGemm
+{
+    int Cm, Cr;            // GEMM rows (channels produced), channels reduced over
+    int Ho, Wo, Hs, Ws;    // produced image, gathered image
+    int wm, wr;            // weight strides along m and r
+    int P, cchunks, k, stride, pad;
+    const float* S;        // gathered tensor, at this thread's image
+    const float* W;
+    int m0, ak, am;        // A loader: k row ak, channels m0 + am + 32j
+    int bc, br, by, bx;    // B loader: pixel column bc at (by, bx), rows br + 2j
+    bool bvalid;
+
+    __device__ PixelGemm(const ConvArgs& a, int tid)
+    {
+        const int KK = a.k * a.k;
+        Cm = kDataGrad ? a.cin : a.cout;
+        Cr = kDataGrad ? a.cout : a.cin;
+        Ho = kDataGrad ? a.h : a.oh; Wo = kDataGrad ? a.wd : a.ow;
+        Hs = kDataGrad ? a.oh : a.h; Ws = kDataGrad ? a.ow : a.wd;
+        wm = kDataGrad ? KK : a.cin * KK;
+        wr = kDataGrad ? a.cin * KK : KK;
+        P = a.n * Ho * Wo;
+        cchunks = (Cr + BK - 1) / BK;
+        k = a.k; stride = a.stride; pad = a.pad;
+        W = a.w;
+        m0 = blockIdx.y * BM;
+        ak = tid % BK; am = tid / BK;
+        // Consecutive threads take consecutive pixels, so the gathers coalesce.
+        bc = tid % BN; br = tid / BN;
+        const int bp = blockIdx.x * BN + bc;
+        bvalid = bp < P;
+        int img = 0;
+        by = bx = 0;
+        if (bvalid) { img = bp / (Ho * Wo); const int rem = bp - img * Ho * Wo; by = rem / Wo; bx = rem - by * Wo; }
+        S = (kDataGrad ? a.gy : a.x) + (long long)img * Cr * Hs * Ws;
+    }
+
+    __device__ int steps() const { return k * k * cchunks; }
+
+    __device__ __forceinline__ void load(int step, float (&ra)[4], float (&rb)[4]) const
+    {
+        const int tap = step / cchunks;
+        const int c0 = (step - tap * cchunks) * BK;
+        const int ky = tap / k, kx = tap - ky * k;
+        int off = -1;  // source pixel of this thread's column for this tap; -1 when it contributes nothing
+        if (!kDataGrad)
+        {
+            const int iy = by * stride - pad + ky, ix = bx * stride - pad + kx;
+            if (bvalid && (unsigned)iy < (unsigned)Hs && (unsigned)ix < (unsigned)Ws) off = iy * Ws + ix;
+        }
+        else
+        {
+            // Input pixel (by, bx) receives from output pixel ((by + pad - ky) / s, ...) when that divides exactly.
+            const int ty = by + pad - ky, tx = bx + pad - kx;
+            if (bvalid && ty >= 0 && tx >= 0 && ty % stride == 0 && tx % stride == 0)
+            {
+                const int oy = ty / stride, ox = tx / stride;
+                if (oy < Hs && ox < Ws) off = oy * Ws + ox;
+            }
+        }
+#pragma unroll
+        for (int j = 0; j < 4; ++j)
+        {
+            const int c = c0 + br + 2 * j;
+            rb[j] = (off >= 0 && c < Cr) ? S[(long long)c * Hs * Ws + off] : 0.0f;
+        }
+#pragma unroll
+        for (int j = 0; j < 4; ++j)
+        {
+            const int m = m0 + am + 32 * j, c = c0 + ak;
+            ra[j] = (m < Cm && c < Cr) ? W[m * wm + c * wr + tap] : 0.0f;
+        }
+    }
+
+    __device__ __forceinline__ void store(float (*As)[LDS], float (*Bs)[LDS], const float (&ra)[4], const float (&rb)[4]) const
+    {
+#pragma unroll
+        for (int j = 0; j < 4; ++j) { As[ak][am + 32 * j] = ra[j]; Bs[br + 2 * j][bc] = rb[j]; }
+    }
+};
+
+// Weight gradient: GEMM rows = Cout, columns c = (ci, tap) of the weight, reduced over output pixels q of
+// every image (a k-step is BK pixels of one image). Both loaders use k row r (a pixel) and rows/columns
+// col + 32j: eight consecutive threads read eight consecutive pixels of one plane, whole 32-byte sectors.
+struct WeightGemm
+{
+    int qsteps, ow, oh, h, wd, stride, pad, cout, cin, OHW;
+    const float* x;
+    const float* gy;
+    int m0, r, col;
+    int xoff[4], ky[4], kx[4];
+    bool cok[4];
+
+    __device__ WeightGemm(const ConvArgs& a, int tid)
+    {
+        const int KK = a.k * a.k, CK = a.cin * KK;
+        OHW = a.oh * a.ow; qsteps = (OHW + BK - 1) / BK;
+        ow = a.ow; oh = a.oh; h = a.h; wd = a.wd; stride = a.stride; pad = a.pad; cout = a.cout; cin = a.cin;
+        x = a.x; gy = a.gy;
+        m0 = blockIdx.y * BM;
+        r = tid % BK; col = tid / BK;
+#pragma unroll
+        for (int j = 0; j < 4; ++j)
+        {
+            const int c = blockIdx.x * BN + col + 32 * j;
+            cok[j] = c < CK;
+            const int ci = cok[j] ? c / KK : 0, tap = cok[j] ? c - ci * KK : 0;
+            xoff[j] = ci * h * wd;
+            ky[j] = tap / a.k;
+            kx[j] = tap - ky[j] * a.k;
+        }
+    }
+
+    __device__ __forceinline__ void load(int step, float (&ra)[4], float (&rb)[4]) const
+    {
+        const int img = step / qsteps;
+        const int q = (step - img * qsteps) * BK + r;
+        const bool qok = q < OHW;
+        const int oy = q / ow, ox = q - oy * ow;
+        const float* gyi = gy + (long long)img * cout * OHW;
+        const float* xi = x + (long long)img * cin * h * wd;
+#pragma unroll
+        for (int j = 0; j < 4; ++j)
+        {
+            const int m = m0 + col + 32 * j;
+            ra[j] = (qok && m < cout) ? gyi[m * OHW + q] : 0.0f;
+            const int iy = oy * stride - pad + ky[j], ix = ox * stride - pad + kx[j];
+            rb[j] = (qok && cok[j] && (unsigned)iy < (unsigned)h && (unsigned)ix < (unsigned)wd) ? xi[xoff[j] + iy * wd + ix] : 0.0f;
+        }
+    }
+
+    __device__ __forceinline__ void store(float (*As)[LDS], float (*Bs)[LDS], const float (&ra)[4], const float (&rb)[4]) const
+    {
+#pragma unroll
+        for (int j = 0; j < 4; ++j) { As[r][col + 32 * j] = ra[j]; Bs[r][col + 32 * j] = rb[j]; }
+    }
+};
+
+// The main loop shared by all three: k-steps [s0, s1) of the loader's GEMM, accumulated into acc.
+// The next tile is fetched into registers while the current one is multiplied; one barrier per step is
+// enough because the buffer written in step s was last read in step s-1, before that step's barrier.
+template <typename Loader>
+__device__ __forceinline__ void gemm_mainloop(const Loader& ld, int s0, int s1, float (&acc)[8][8])
+{
+    __shared__ __align__(16) float As[2][BK][LDS];
+    __shared__ __align__(16) float Bs[2][BK][LDS];
+    const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
+#pragma unroll
+    for (int i = 0; i < 8; ++i)
+#pragma unroll
+        for (int j = 0; j < 8; ++j) acc[i][j] = 0.0f;
+    if (s0 >= s1) return;
+    float ra[4], rb[4];
+    ld.load(s0, ra, rb);
+    ld.store(As[0], Bs[0], ra, rb);
+    __syncthreads();
+    for (int s = s0; s < s1; ++s)
+    {
+        const int buf = (s - s0) & 1;
+        if (s + 1 < s1) ld.load(s + 1, ra, rb);
+        tile_fma(As[buf], Bs[buf], acc, tx, ty);
+        if (s + 1 < s1) ld.store(As[buf ^ 1], Bs[buf ^ 1], ra, rb);
+        __syncthreads();
+    }
+}
+
+template <bool kDataGrad>
+__device__ __forceinline__ void conv_pixel_gemm(const ConvArgs& a)
+{
+    const PixelGemm<kDataGrad> ld(a, threadIdx.x);
+    float acc[8][8];
+    gemm_mainloop(ld, 0, ld.steps(), acc);
+
+    // Epilogue: column j of this thread is pixel p = (img, rem); consecutive threads write consecutive pixels.
+    const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
+    const int HoWo = ld.Ho * ld.Wo;
+    int base[8];
+#pragma unroll
+    for (int j = 0; j < 8; ++j)
+    {
+        const int p = blockIdx.x * BN + owned(tx, j);
+        const int img = p / HoWo;
+        base[j] = p < ld.P ? img * ld.Cm * HoWo + (p - img * HoWo) : -1;
+    }
+#pragma unroll
+    for (int i = 0; i < 8; ++i)
+    {
+        const int m = ld.m0 + owned(ty, i);
+        if (m >= ld.Cm) continue;
+        const float b = (!kDataGrad && a.bias != nullptr) ? a.bias[m] : 0.0f;
+#pragma unroll
+        for (int j = 0; j < 8; ++j)
+            if (base[j] >= 0) a.out[base[j] + m * HoWo] = acc[i][j] + b;
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(NT, 2) conv2d_fwd(ConvArgs a) { conv_pixel_gemm<false>(a); }
+extern "C" __global__ void __launch_bounds__(NT, 2) conv2d_dgrad(ConvArgs a) { conv_pixel_gemm<true>(a); }
+
+// The weight gradient's output is small and its reduction long (N*OH*OW), so blockIdx.z splits the
+// reduction: each split writes its own gw-shaped slice of the workspace (a.out) and conv2d_wgrad_reduce sums
+// the slices in a fixed order, which keeps the result deterministic (no atomics).
+extern "C" __global__ void __launch_bounds__(NT, 2) conv2d_wgrad(ConvArgs a)
+{
+    const WeightGemm ld(a, threadIdx.x);
+    const int total = a.n * ld.qsteps;
+    const int s0 = blockIdx.z * a.steps_per_split;
+    float acc[8][8];
+    gemm_mainloop(ld, s0, min(total, s0 + a.steps_per_split), acc);
+
+    // Every split writes its whole tile (zeros for an empty range), so the reduction reads no stale memory.
+    const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
+    const int CK = a.cin * a.k * a.k;
+    float* out = a.out + (long long)blockIdx.z * a.cout * CK;
+#pragma unroll
+    for (int i = 0; i < 8; ++i)
+    {
+        const int m = ld.m0 + owned(ty, i);
+        if (m >= a.cout) continue;
+#pragma unroll
+        for (int j = 0; j < 8; ++j)
+        {
+            const int c = blockIdx.x * BN + owned(tx, j);
+            if (c < CK) out[m * CK + c] = acc[i][j];
+        }
+    }
+}
+
+// out[i] = sum over splits of ws[z][i], in split order.
+extern "C" __global__ void conv2d_wgrad_reduce(ReduceArgs a)
+{
+    AN_GRID_STRIDE(i, a.len)
+    {
+        float s = 0.0f;
+        for (int z = 0; z < a.splits; ++z) s += a.ws[z * a.len + i];
+        a.out[i] = s;
+    }
+}
+
+// gb[c] = sum over images and pixels of gy[n, c, :]. One block per channel, fixed reduction tree.
+extern "C" __global__ void __launch_bounds__(256) conv2d_bias_grad(BiasGradArgs a)
+{
+    __shared__ float partial[256];
+    const int c = blockIdx.x;
+    float s = 0.0f;
+    for (int img = 0; img < a.n; ++img)
+    {
+        const float* __restrict__ g = a.gy + ((long long)img * a.c + c) * a.hw;
+        for (int q = threadIdx.x; q < a.hw; q += blockDim.x) s += g[q];
+    }
+    partial[threadIdx.x] = s;
+    __syncthreads();
+    for (int width = blockDim.x / 2; width > 0; width /= 2)
+    {
+        if (threadIdx.x < width) partial[threadIdx.x] += partial[threadIdx.x + width];
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) a.gb[c] = partial[0];
+}

@@ -1,0 +1,118 @@
+// Group normalization (optionally fused with SiLU), forward and backward; the formulas of GroupNormRef.
+// One block per (sample, group): the group's C/G channels x HW pixels are contiguous in NCHW. Statistics are
+// two-pass (mean, then the mean squared deviation), in float with block trees: deterministic, and accurate to
+// float rounding for the group sizes of a U-Net. The weight and bias gradients need sums over samples too: each
+// block writes its per-channel partial sums, and groupnorm_param_grad adds them over samples in order.
+#include "common.cuh"
+
+// Must match GroupNormKernelArgs in Backends/Cuda/CudaBackend.GroupNorm.cs.
+struct GnArgs
+{
+    const float* x;
+    const float* w;     // [C] or null (no affine); then b is null too
+    const float* b;
+    const float* gy;
+    float* y;
+    float* mean;        // [N, G]
+    float* rstd;        // [N, G]
+    float* gx;          // or null
+    float* ws;          // backward partials [2, N, C]: sum of dz, sum of dz * xhat; null when not needed
+    float* gw;          // param grad: [C] or null
+    float* gb;
+    int n, c, hw, groups, silu;
+    float eps;
+};
+
+__device__ __forceinline__ float gn_sigmoid(float z) { return 1.0f / (1.0f + expf(-z)); }
+
+extern "C" __global__ void __launch_bounds__(256) groupnorm_forward(GnArgs a)
+{
+    __shared__ float scratch[32];
+    const int ng = blockIdx.x, g = ng % a.groups, cg = a.c / a.groups, size = cg * a.hw;
+    const long long start = (long long)ng * size; // (n*C + g*cg)*HW
+    const float* x = a.x + start;
+    float s = 0.0f;
+    for (int i = threadIdx.x; i < size; i += blockDim.x) s += x[i];
+    const float mu = an_block_sum(s, scratch) / size;
+    float q = 0.0f;
+    for (int i = threadIdx.x; i < size; i += blockDim.x) { const float d = x[i] - mu; q += d * d; }
+    const float r = 1.0f / sqrtf(an_block_sum(q, scratch) / size + a.eps);
+    if (threadIdx.x == 0) { a.mean[ng] = mu; a.rstd[ng] = r; }
+    float* y = a.y + start;
+    for (int i = threadIdx.x; i < size; i += blockDim.x)
+    {
+        float z = (x[i] - mu) * r;
+        if (a.w != nullptr) { const int c = g * cg + i / a.hw; z = z * a.w[c] + a.b[c]; }
+        y[i] = a.silu ? z * gn_sigmoid(z) : z;
+    }
+}
+
+// dz = dL/dz for z = w*xhat + b: gy, times SiLU'(z) when fused.
+__device__ __forceinline__ float gn_dz(const GnArgs& a, float gy, float xhat, float wc, float bc)
+{
+    if (!a.silu) return gy;
+    const float z = wc * xhat + bc, s = gn_sigmoid(z);
+    return gy * (s * (1.0f + z * (1.0f - s)));
+}
+
+// Per block: per channel, sum(dz) and sum(dz * xhat) over the pixels (partials for the parameter gradients);
+// the group's sum(dxhat) and sum(dxhat * xhat) follow from them (dxhat = w_c * dz); then
+// gx = rstd * (dxhat - sum(dxhat)/M - xhat * sum(dxhat * xhat)/M).
+extern "C" __global__ void __launch_bounds__(256) groupnorm_backward(GnArgs a)
+{
+    __shared__ float scratch[32];
+    const int ng = blockIdx.x, n = ng / a.groups, g = ng % a.groups, cg = a.c / a.groups, size = cg * a.hw;
+    const long long start = (long long)ng * size;
+    const float mu = a.mean[ng], r = a.rstd[ng];
+    const float* x = a.x + start;
+    const float* gy = a.gy + start;
+    float sum_d = 0.0f, sum_dx = 0.0f;
+    for (int cl = 0; cl < cg; ++cl)
+    {
+        const int c = g * cg + cl;
+        const float wc = a.w != nullptr ? a.w[c] : 1.0f, bc = a.w != nullptr ? a.b[c] : 0.0f;
+        float sd = 0.0f, sdx = 0.0f;
+        for (int q = threadIdx.x; q < a.hw; q += blockDim.x)
+        {
+            const int i = cl * a.hw + q;
+            const float xh = (x[i] - mu) * r, dz = gn_dz(a, gy[i], xh, wc, bc);
+            sd += dz;
+            sdx += dz * xh;
+        }
+        sd = an_block_sum(sd, scratch);
+        sdx = an_block_sum(sdx, scratch);
+        if (a.ws != nullptr && threadIdx.x == 0)
+        {
+            a.ws[(long long)n * a.c + c] = sd;
+            a.ws[((long long)a.n + n) * a.c + c] = sdx;
+        }
+        sum_d += wc * sd;
+        sum_dx += wc * sdx;
+    }
+    if (a.gx == nullptr) return;
+    const float md = sum_d / size, mdx = sum_dx / size;
+    float* gx = a.gx + start;
+    for (int i = threadIdx.x; i < size; i += blockDim.x)
+    {
+        const int c = g * cg + i / a.hw;
+        const float wc = a.w != nullptr ? a.w[c] : 1.0f, bc = a.w != nullptr ? a.b[c] : 0.0f;
+        const float xh = (x[i] - mu) * r, dz = gn_dz(a, gy[i], xh, wc, bc);
+        gx[i] = r * (dz * wc - md - xh * mdx);
+    }
+}
+
+// gw[c] = sum over samples of the sum(dz * xhat) partials, gb[c] of the sum(dz) partials, in sample order.
+extern "C" __global__ void groupnorm_param_grad(GnArgs a)
+{
+    AN_GRID_STRIDE(c, a.c)
+    {
+        float sd = 0.0f, sdx = 0.0f;
+        for (int n = 0; n < a.n; ++n)
+        {
+            sd += a.ws[(long long)n * a.c + c];
+            sdx += a.ws[((long long)a.n + n) * a.c + c];
+        }
+        if (a.gb != nullptr) a.gb[c] = sd;
+        if (a.gw != nullptr) a.gw[c] = sdx;
+    }
+}

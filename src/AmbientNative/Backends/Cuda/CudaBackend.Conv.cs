@@ -1,0 +1,89 @@
+using System.Runtime.InteropServices;
+using AmbientNative.Tensors;
+
+namespace AmbientNative.Backends.Cuda;
+
+// Argument blocks of kernels/conv2d.cu: field order and types must match its structs.
+[StructLayout(LayoutKind.Sequential)]
+internal struct ConvArgs
+{
+    public ulong X, W, Bias, Gy, Out;
+    public int N, Cin, H, Wd, Cout, K, Stride, Pad, OH, OW;
+    public int StepsPerSplit;
+
+    public ConvArgs(Conv2dGeometry g) : this()
+    {
+        N = g.N; Cin = g.Cin; H = g.H; Wd = g.W; Cout = g.Cout; K = g.K; Stride = g.Stride; Pad = g.Pad; OH = g.OutH; OW = g.OutW;
+    }
+}
+
+[StructLayout(LayoutKind.Sequential)]
+internal struct ReduceArgs { public ulong Ws, Out; public long Len; public int Splits; }
+
+[StructLayout(LayoutKind.Sequential)]
+internal struct BiasGradArgs { public ulong Gy, Gb; public int N, C, Hw; }
+
+public sealed partial class CudaBackend
+{
+    private const int Tile = 128, TileK = 8; // BM = BN and BK of conv2d.cu
+
+    private static uint Tiles(long n) => (uint)((n + Tile - 1) / Tile);
+
+    public void Conv2dForward(Tensor x, Tensor w, Tensor? bias, Tensor y, Conv2dGeometry g)
+    {
+        var a = new ConvArgs(g) { X = P(x), W = P(w), Bias = POpt(bias), Out = P(y) };
+        Launch("conv2d.cu", "conv2d_fwd", (Tiles((long)g.N * g.OutH * g.OutW), Tiles(g.Cout), 1u), 256, a);
+    }
+
+    public void Conv2dBackwardData(Tensor gy, Tensor w, Tensor gx, Conv2dGeometry g)
+    {
+        var a = new ConvArgs(g) { Gy = P(gy), W = P(w), Out = P(gx) };
+        Launch("conv2d.cu", "conv2d_dgrad", (Tiles((long)g.N * g.H * g.W), Tiles(g.Cin), 1u), 256, a);
+    }
+
+    public void Conv2dBackwardWeight(Tensor x, Tensor gy, Tensor gw, Tensor? gbias, Conv2dGeometry g)
+    {
+        var (splits, perSplit) = WeightGradSplits(g, Context.Info.SmCount);
+        uint gx = Tiles((long)g.Cin * g.K * g.K), gyTiles = Tiles(g.Cout);
+        var a = new ConvArgs(g) { X = P(x), Gy = P(gy), StepsPerSplit = perSplit };
+        if (splits == 1)
+        {
+            a.Out = P(gw);
+            Launch("conv2d.cu", "conv2d_wgrad", (gx, gyTiles, 1u), 256, a);
+        }
+        else
+        {
+            // One gw-sized slice per split, summed in a fixed order: deterministic, unlike atomics.
+            long len = g.WeightSize;
+            var ws = Allocator.Rent(4L * len * splits, out var bucket);
+            try
+            {
+                a.Out = ws;
+                Launch("conv2d.cu", "conv2d_wgrad", (gx, gyTiles, (uint)splits), 256, a);
+                Launch("conv2d.cu", "conv2d_wgrad_reduce", ElementwiseGrid(len), 256,
+                    new ReduceArgs { Ws = ws, Out = P(gw), Len = len, Splits = splits });
+            }
+            finally { Allocator.Return(ws, bucket); } // stream order keeps it alive for the queued kernels
+        }
+        if (gbias != null)
+            Launch("conv2d.cu", "conv2d_bias_grad", (uint)g.Cout, 256,
+                new BiasGradArgs { Gy = P(gy), Gb = P(gbias), N = g.N, C = g.Cout, Hw = g.OutH * g.OutW });
+    }
+
+    /// <summary>
+    /// Split-K for the weight gradient: its output has few tiles (Cout × Cin·K² / 128²) and a long reduction
+    /// (N·OH·OW), so the reduction is cut into slices, as many as fit the GPU in one wave: two blocks per SM
+    /// are resident (launch bounds (256, 2)), and one block more than that costs a whole second wave
+    /// (measured on the H100: 270 blocks for 264 slots ran the weight gradient in 4.1 ms).
+    /// Returns (number of splits, k-steps per split), with no split left empty.
+    /// </summary>
+    internal static (int Splits, int StepsPerSplit) WeightGradSplits(Conv2dGeometry g, int smCount)
+    {
+        long tiles = (long)Tiles((long)g.Cin * g.K * g.K) * Tiles(g.Cout);
+        long steps = (long)g.N * ((g.OutH * g.OutW + TileK - 1) / TileK);
+        long want = Math.Clamp(2L * smCount / tiles, 1, Math.Min(steps, 256));
+        long per = (steps + want - 1) / want;
+        int splits = (int)((steps + per - 1) / per);
+        return (splits, (int)per);
+    }
+}

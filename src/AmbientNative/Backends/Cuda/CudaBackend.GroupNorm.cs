@@ -1,0 +1,51 @@
+using System.Runtime.InteropServices;
+using AmbientNative.Tensors;
+
+namespace AmbientNative.Backends.Cuda;
+
+// Argument block of kernels/groupnorm.cu: field order and types must match its struct.
+[StructLayout(LayoutKind.Sequential)]
+internal struct GroupNormKernelArgs
+{
+    public ulong X, W, B, Gy, Y, Mean, Rstd, Gx, Ws, Gw, Gb;
+    public int N, C, Hw, Groups, Silu;
+    public float Eps;
+
+    public GroupNormKernelArgs(GroupNormArgs g) : this()
+    {
+        N = g.N; C = g.C; Hw = g.HW; Groups = g.Groups; Silu = g.Silu ? 1 : 0; Eps = g.Eps;
+    }
+}
+
+public sealed partial class CudaBackend
+{
+    /// <summary>One block per (sample, group): N·G blocks of 256 threads.</summary>
+    public void GroupNormForward(Tensor x, Tensor? weight, Tensor? bias, Tensor y, Tensor mean, Tensor rstd, GroupNormArgs args)
+    {
+        var a = new GroupNormKernelArgs(args)
+        {
+            X = P(x), W = POpt(weight), B = POpt(bias), Y = P(y), Mean = P(mean), Rstd = P(rstd),
+        };
+        Launch("groupnorm.cu", "groupnorm_forward", (uint)args.StatsSize, 256, a);
+    }
+
+    /// <summary>
+    /// One block per (sample, group) computes gx and per-channel partial sums; the weight and bias gradients then add
+    /// the partials over samples in order (a second, tiny launch), so no atomics are needed. Threads per block follow
+    /// H·W, the length of the per-channel loops (up to 256).
+    /// </summary>
+    public void GroupNormBackward(Tensor x, Tensor? weight, Tensor? bias, Tensor mean, Tensor rstd, Tensor gy,
+        Tensor? gx, Tensor? gweight, Tensor? gbias, GroupNormArgs args)
+    {
+        bool paramGrads = gweight != null || gbias != null;
+        using var ws = new Scratch(Allocator, paramGrads ? 8L * args.N * args.C : 4);
+        var a = new GroupNormKernelArgs(args)
+        {
+            X = P(x), W = POpt(weight), B = POpt(bias), Gy = P(gy), Mean = P(mean), Rstd = P(rstd), Gx = POpt(gx),
+            Ws = paramGrads ? ws.Pointer : 0, Gw = POpt(gweight), Gb = POpt(gbias),
+        };
+        uint threads = (uint)Math.Clamp((args.HW + 31) / 32 * 32, 64, 256);
+        Launch("groupnorm.cu", "groupnorm_backward", (uint)args.StatsSize, threads, a);
+        if (paramGrads) Launch("groupnorm.cu", "groupnorm_param_grad", ElementwiseGrid(args.C), 256, a);
+    }
+}

@@ -1,0 +1,99 @@
+using AmbientNative.Autograd;
+using AmbientNative.Backends;
+using AmbientNative.Backends.Cpu.Reference;
+using AmbientNative.Tensors;
+using AmbientNative.Tests.Ops;
+using AmbientNative.Tests.Testing;
+
+namespace AmbientNative.Tests.Gpu;
+
+/// <summary>The CUDA conv2d kernels against the float64 reference, forward and both backward passes.</summary>
+[Category("Gpu")]
+public class CudaConvTests
+{
+    // The CPU op tests' awkward shapes, plus ones that cross the kernels' 128-wide tiles in every GEMM axis
+    // (Cin, Cout > 128; pixel counts not multiples of 128), K = 5, and a long reduction that makes the weight
+    // gradient split into many slices.
+    public static readonly Conv2dGeometry[] Geometries =
+    [
+        .. Conv2dOpTests.Geometries,
+        new(2, 130, 9, 11, 129, 3, 1, 1),
+        new(3, 17, 33, 35, 19, 3, 2, 1),
+        new(1, 200, 6, 5, 7, 1, 1, 0),
+        new(4, 8, 16, 16, 136, 3, 1, 1),
+        new(2, 3, 12, 10, 5, 5, 2, 2),
+        new(8, 16, 20, 20, 24, 3, 1, 1),
+    ];
+
+    private const double Tol = 1e-4;
+
+    [TestCaseSource(nameof(Geometries))]
+    public void Kernels_match_float64_reference_on_poisoned_outputs(Conv2dGeometry g)
+    {
+        var dev = Gpu.Device();
+        var be = dev.Backend;
+        var rng = Rand.ForTest();
+        var x = Rand.Normal(rng, g.InputSize);
+        var w = Rand.Normal(rng, g.WeightSize, 0.3);
+        var b = Rand.Normal(rng, g.Cout);
+        var gy = Rand.Normal(rng, g.OutputSize);
+        var y64 = new double[g.OutputSize]; Conv2dRef.Forward<double>(x, w, b, y64, g);
+        var y64nb = new double[g.OutputSize]; Conv2dRef.Forward<double>(x, w, default, y64nb, g);
+        var gx64 = new double[g.InputSize]; Conv2dRef.BackwardData<double>(gy, w, gx64, g);
+        var gw64 = new double[g.WeightSize]; var gb64 = new double[g.Cout];
+        Conv2dRef.BackwardWeight<double>(x, gy, gw64, gb64, g);
+
+        Shape xs = new(g.N, g.Cin, g.H, g.W), ws = new(g.Cout, g.Cin, g.K, g.K), ys = new(g.N, g.Cout, g.OutH, g.OutW);
+        using var xt = Tensor.FromArray(Check.ToFloat(x), xs, dev);
+        using var wt = Tensor.FromArray(Check.ToFloat(w), ws, dev);
+        using var bt = Tensor.FromArray(Check.ToFloat(b), new Shape(g.Cout), dev);
+        using var gyt = Tensor.FromArray(Check.ToFloat(gy), ys, dev);
+
+        using var y = Gpu.Poisoned(ys, dev);
+        be.Conv2dForward(xt, wt, bt, y, g);
+        Check.Close(y.ToArray(), y64, Tol, $"forward {g}");
+        using var ynb = Gpu.Poisoned(ys, dev);
+        be.Conv2dForward(xt, wt, null, ynb, g);
+        Check.Close(ynb.ToArray(), y64nb, Tol, $"forward without bias {g}");
+
+        using var gx = Gpu.Poisoned(xs, dev);
+        be.Conv2dBackwardData(gyt, wt, gx, g);
+        Check.Close(gx.ToArray(), gx64, Tol, $"data grad {g}");
+
+        using var gw = Gpu.Poisoned(ws, dev);
+        using var gb = Gpu.Poisoned(new Shape(g.Cout), dev);
+        be.Conv2dBackwardWeight(xt, gyt, gw, gb, g);
+        Check.Close(gw.ToArray(), gw64, Tol, $"weight grad {g}");
+        Check.Close(gb.ToArray(), gb64, Tol, $"bias grad {g}");
+        using var gw2 = Gpu.Poisoned(ws, dev);
+        be.Conv2dBackwardWeight(xt, gyt, gw2, null, g);
+        Check.Close(gw2.ToArray(), gw64, Tol, $"weight grad without bias {g}");
+    }
+
+    [Test]
+    public void Autograd_through_ops_on_cuda_matches_reference()
+    {
+        var dev = Gpu.Device();
+        var g = new Conv2dGeometry(2, 5, 7, 6, 4, 3, 2, 1);
+        var rng = Rand.ForTest();
+        var x = Rand.Normal(rng, g.InputSize);
+        var w = Rand.Normal(rng, g.WeightSize, 0.3);
+        var b = Rand.Normal(rng, g.Cout);
+        var gy = Rand.Normal(rng, g.OutputSize);
+        var y64 = new double[g.OutputSize]; Conv2dRef.Forward<double>(x, w, b, y64, g);
+        var gx64 = new double[g.InputSize]; Conv2dRef.BackwardData<double>(gy, w, gx64, g);
+        var gw64 = new double[g.WeightSize]; var gb64 = new double[g.Cout];
+        Conv2dRef.BackwardWeight<double>(x, gy, gw64, gb64, g);
+
+        using var tape = new Tape();
+        using var xt = Tensor.FromArray(Check.ToFloat(x), new Shape(g.N, g.Cin, g.H, g.W), dev).RequireGrad();
+        using var wt = Tensor.FromArray(Check.ToFloat(w), new Shape(g.Cout, g.Cin, g.K, g.K), dev).RequireGrad();
+        using var bt = Tensor.FromArray(Check.ToFloat(b), new Shape(g.Cout), dev).RequireGrad();
+        var yt = Ops_.Conv2d(xt, wt, bt, g.Stride, g.Pad);
+        Check.Close(yt.ToArray(), y64, Tol, "forward");
+        tape.Backward(yt, Tensor.FromArray(Check.ToFloat(gy), yt.Shape, dev));
+        Check.Close(xt.Grad!.ToArray(), gx64, Tol, "grad x");
+        Check.Close(wt.Grad!.ToArray(), gw64, Tol, "grad w");
+        Check.Close(bt.Grad!.ToArray(), gb64, Tol, "grad bias");
+    }
+}

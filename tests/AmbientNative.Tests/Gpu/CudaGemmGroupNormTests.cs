@@ -1,0 +1,131 @@
+using AmbientNative.Backends;
+using AmbientNative.Backends.Cpu.Reference;
+using AmbientNative.Backends.Cuda;
+using AmbientNative.Tensors;
+using AmbientNative.Tests.Ops;
+using AmbientNative.Tests.Testing;
+
+namespace AmbientNative.Tests.Gpu;
+
+/// <summary>The CUDA SGEMM (both tile sizes, every transpose) and group norm against the float64 reference.</summary>
+[Category("Gpu")]
+public class CudaGemmGroupNormTests
+{
+    private const double Tol = 1e-4;
+
+    // Sizes that cross both tiles' edges (64, 128) and BK (8, 16) in every dimension, batch 1, M or N = 1, several
+    // batches; each with both block tiles, whichever GemmTile would choose.
+    public static IEnumerable<TestCaseData> Gemms()
+    {
+        foreach (int tile in new[] { 64, 128 })
+        foreach (bool ta in new[] { false, true })
+        foreach (bool tb in new[] { false, true })
+        {
+            yield return new TestCaseData(new GemmArgs(1, 1, 1, 1, ta, tb), tile);
+            yield return new TestCaseData(new GemmArgs(3, 67, 45, 19, ta, tb, Alpha: 0.75f), tile);
+            yield return new TestCaseData(new GemmArgs(2, 130, 129, 37, ta, tb), tile);
+            yield return new TestCaseData(new GemmArgs(1, 1, 200, 17, ta, tb), tile);
+            yield return new TestCaseData(new GemmArgs(5, 200, 150, 33, ta, tb, Alpha: 1.25f), tile);
+        }
+    }
+
+    [TestCaseSource(nameof(Gemms))]
+    public void Gemm_matches_float64_and_beta_zero_never_reads_c(GemmArgs g, int tile)
+    {
+        var dev = Gpu.Device();
+        var be = CudaDevices.Backend(dev);
+        var rng = Rand.ForTest();
+        var a = Gpu.F32(Rand.Normal(rng, g.ASize));
+        var b = Gpu.F32(Rand.Normal(rng, g.BSize));
+        var c0 = Gpu.F32(Rand.Normal(rng, g.CSize));
+        var c64 = new double[g.CSize];
+        MatMulRef.Gemm<double>(a, b, c64, g);
+        Shape sa = new(g.ASize), sb = new(g.BSize), sc = new(g.CSize);
+        using var at = Gpu.Upload(a, sa, dev);
+        using var bt = Gpu.Upload(b, sb, dev);
+        using var c = Gpu.Poisoned(sc, dev); // Beta = 0: the NaNs must not leak in
+        be.Gemm(at, bt, c, g, tile);
+        Check.Close(c.ToArray(), c64, Tol, $"{g}, tile {tile}");
+
+        var gb = g with { Beta = -0.5f };
+        var cb64 = (double[])c0.Clone();
+        MatMulRef.Gemm<double>(a, b, cb64, gb);
+        using var cb = Gpu.Upload(c0, sc, dev);
+        be.Gemm(at, bt, cb, gb, tile);
+        Check.Close(cb.ToArray(), cb64, Tol, $"{gb}, tile {tile}");
+    }
+
+    [Test]
+    public void Gemm_with_more_batches_than_one_grid_holds()
+    {
+        var dev = Gpu.Device();
+        var g = new GemmArgs(65537, 2, 1, 3, TransB: true);
+        var rng = Rand.ForTest();
+        var a = Gpu.F32(Rand.Normal(rng, g.ASize));
+        var b = Gpu.F32(Rand.Normal(rng, g.BSize));
+        var c64 = new double[g.CSize];
+        MatMulRef.Gemm<double>(a, b, c64, g);
+        using var at = Gpu.Upload(a, new Shape(g.ASize), dev);
+        using var bt = Gpu.Upload(b, new Shape(g.BSize), dev);
+        using var c = Gpu.Poisoned(new Shape(g.CSize), dev);
+        dev.Backend.Gemm(at, bt, c, g);
+        Check.Close(c.ToArray(), c64, Tol, $"{g}");
+    }
+
+    // The CPU tests' awkward shapes plus U-Net-like ones: 32 groups of 2 and 4 channels at 32x32 and 8x8, and an
+    // H*W below the backward's minimum block.
+    public static IEnumerable<TestCaseData> GroupNorms() =>
+        from a in GroupNormOpTests.Shapes.Concat([new GroupNormArgs(2, 64, 1024, 32, 1e-5f), new GroupNormArgs(3, 128, 64, 32, 1e-6f), new GroupNormArgs(2, 6, 35, 3, 1e-5f)])
+        from silu in new[] { false, true }
+        from affine in new[] { true, false }
+        select new TestCaseData(a with { Silu = silu }, affine);
+
+    [TestCaseSource(nameof(GroupNorms))]
+    public void GroupNorm_forward_and_backward_match_float64(GroupNormArgs a, bool affine)
+    {
+        var dev = Gpu.Device();
+        var rng = Rand.ForTest();
+        var x = Gpu.F32(Rand.Normal(rng, a.Size, 2.0).Select(v => v + 0.7).ToArray());
+        var w = affine ? Gpu.F32(Rand.Normal(rng, a.C)) : [];
+        var b = affine ? Gpu.F32(Rand.Normal(rng, a.C)) : [];
+        var gy = Gpu.F32(Rand.Normal(rng, a.Size));
+        var y64 = new double[a.Size];
+        var mean64 = new double[a.StatsSize];
+        var rstd64 = new double[a.StatsSize];
+        GroupNormRef.Forward<double>(x, w, b, y64, mean64, rstd64, a);
+        var gx64 = new double[a.Size];
+        var gw64 = new double[w.Length];
+        var gb64 = new double[b.Length];
+        GroupNormRef.Backward<double>(x, w, b, mean64, rstd64, gy, gx64, gw64, gb64, a);
+
+        Shape xs = new(a.N, a.C, a.HW, 1), cs = new(a.C), ss = new(a.N, a.Groups);
+        using var xt = Gpu.Upload(x, xs, dev);
+        using var wt = affine ? Gpu.Upload(w, cs, dev) : null;
+        using var bt = affine ? Gpu.Upload(b, cs, dev) : null;
+        using var gyt = Gpu.Upload(gy, xs, dev);
+        using var y = Gpu.Poisoned(xs, dev);
+        using var mean = Gpu.Poisoned(ss, dev);
+        using var rstd = Gpu.Poisoned(ss, dev);
+        dev.Backend.GroupNormForward(xt, wt, bt, y, mean, rstd, a);
+        Check.Close(y.ToArray(), y64, Tol, "y");
+        Check.Close(mean.ToArray(), mean64, Tol, "mean");
+        Check.Close(rstd.ToArray(), rstd64, Tol, "rstd");
+
+        using var gx = Gpu.Poisoned(xs, dev);
+        using var gw = affine ? Gpu.Poisoned(cs, dev) : null;
+        using var gb = affine ? Gpu.Poisoned(cs, dev) : null;
+        dev.Backend.GroupNormBackward(xt, wt, bt, mean, rstd, gyt, gx, gw, gb, a);
+        Check.Close(gx.ToArray(), gx64, Tol, "gx");
+        if (!affine) return;
+        Check.Close(gw!.ToArray(), gw64, Tol, "gweight");
+        Check.Close(gb!.ToArray(), gb64, Tol, "gbias");
+
+        // Each output alone: the others' pointers are null.
+        using var gxOnly = Gpu.Poisoned(xs, dev);
+        dev.Backend.GroupNormBackward(xt, wt, bt, mean, rstd, gyt, gxOnly, null, null, a);
+        Check.Close(gxOnly.ToArray(), gx64, Tol, "gx alone");
+        using var gbOnly = Gpu.Poisoned(cs, dev);
+        dev.Backend.GroupNormBackward(xt, wt, bt, mean, rstd, gyt, null, null, gbOnly, a);
+        Check.Close(gbOnly.ToArray(), gb64, Tol, "gbias alone");
+    }
+}

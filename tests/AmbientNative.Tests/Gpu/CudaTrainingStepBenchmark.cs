@@ -1,0 +1,80 @@
+using System.Diagnostics;
+using AmbientNative.Autograd;
+using AmbientNative.Diffusion;
+using AmbientNative.Diffusion.Losses;
+using AmbientNative.Nn;
+using AmbientNative.Tensors;
+using AmbientNative.Training;
+
+namespace AmbientNative.Tests.Gpu;
+
+/// <summary>
+/// The headline GPU figure: one Ambient training step (σ and noise draws, preconditioned U-Net forward, loss,
+/// backward, Adam) of the `reference` U-Net at batch 256, 32×32, fp32, on the GPU. Host clock around whole steps after
+/// a device sync (the step reads its loss back, as training does). benchmarks/anchors/train_step_gpu.py times the same
+/// step of the PyTorch mirror in the same call. Runs only with AMBIENT_GPU_BENCH=1; prints, asserts nothing of speed.
+/// </summary>
+[Category("GpuBench")]
+public class CudaTrainingStepBenchmark
+{
+    [TestCase(256)]
+    [TestCase(64)]
+    public void Reference_unet_ambient_step(int batch)
+    {
+        if (Environment.GetEnvironmentVariable("AMBIENT_GPU_BENCH") != "1") Assert.Ignore("set AMBIENT_GPU_BENCH=1 to run the GPU benchmark");
+        var dev = Gpu.Device();
+        var config = UNetConfig.Reference;
+        using var net = new UNet(config, dev, seed: 1);
+        var loss = new AmbientLoss(new EdmPreconditioner(net));
+        using var adam = new Adam(net.Parameters(), lr: 1e-4);
+        var batchData = FixedBatch(config, batch, dev, new Rng(2));
+        var rng = new Rng(3);
+        double Step()
+        {
+            adam.ZeroGrad();
+            double l;
+            using (var tape = new Tape())
+            {
+                var r = loss.Compute(batchData, rng);
+                l = r.Terms["loss"];
+                tape.Backward(r.Loss);
+            }
+            adam.Step();
+            dev.Backend.Synchronize();
+            return l;
+        }
+        for (int i = 0; i < 3; i++) Step();
+        var ms = new List<double>();
+        double last = 0;
+        for (int i = 0; i < 10; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            last = Step();
+            ms.Add(sw.Elapsed.TotalMilliseconds);
+        }
+        ms.Sort();
+        double median = (ms[4] + ms[5]) / 2;
+        TestContext.Out.WriteLine($"ours: reference U-Net ({net.ParameterCount()} parameters) ambient step, batch {batch}, fp32: " +
+            $"median {median:F2} ms = {batch / median * 1000:F0} img/s (min {ms[0]:F2}, max {ms[^1]:F2}); last loss {last:F4}");
+        Assert.That(double.IsFinite(last), "loss is finite");
+        foreach (var t in new[] { batchData.Observed, batchData.MaskA!, batchData.MaskATilde! }) t.Dispose();
+    }
+
+    /// <summary>y = A⊙x0 with x0 uniform in [−1, 1]; A keeps 60 % of pixels, Ã ⊆ A keeps 90 % of A (as the CPU benchmark).</summary>
+    private static TrainingBatch FixedBatch(UNetConfig config, int n, Device dev, Rng rng)
+    {
+        int r = config.Resolution, c = config.ImageChannels, hw = r * r;
+        var a = new float[n * hw];
+        var at = new float[n * hw];
+        for (int i = 0; i < a.Length; i++)
+        {
+            a[i] = rng.NextFloat() < 0.6f ? 1f : 0f;
+            at[i] = a[i] * (rng.NextFloat() < 0.9f ? 1f : 0f);
+        }
+        var y = new float[n * c * hw];
+        rng.FillUniform(y, -1f, 1f);
+        for (int i = 0; i < y.Length; i++) y[i] *= a[i / (c * hw) * hw + i % hw];
+        return new TrainingBatch(Tensor.FromArray(y, new Shape(n, c, r, r), dev),
+            Tensor.FromArray(a, new Shape(n, 1, r, r), dev), Tensor.FromArray(at, new Shape(n, 1, r, r), dev));
+    }
+}

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Run the GPU tests on a machine with an NVIDIA GPU but no .NET SDK (see docs/ARCHITECTURE-gpu.md).
+#
+#   tools/gpu-test.sh bundle          here (with the SDK): publish the tests self-contained into .gpu/t.tgz
+#   tools/gpu-test.sh command         print the command to run on the GPU host
+#   tools/gpu-test.sh run [args...]   on the GPU host, from the folder holding .gpu/t.tgz: unpack and run the
+#                                     Gpu tests (extra args go to the test runner)
+#   tools/gpu-test.sh session OUTDIR  on the GPU host: device facts, Gpu tests, the conv2d benchmark with its
+#                                     PyTorch anchor, then compute-sanitizer memcheck, racecheck and synccheck;
+#                                     logs into OUTDIR, a summary table last
+set -uo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+bundle="${BUNDLE:-.gpu/t.tgz}"
+dest="${DEST:-/tmp/t}"
+host_cmd="mkdir -p $dest && tar xzf $bundle -C $dest && $dest/AmbientNative.Tests --filter \"TestCategory=Gpu\""
+
+# NVRTC is often outside the loader's path (e.g. /usr/local/cuda/lib64); point the library at it if so.
+find_nvrtc() {
+  [ -n "${AMBIENT_NVRTC:-}" ] && return
+  ldconfig -p 2>/dev/null | grep -q 'libnvrtc\.so' && return
+  local f
+  f=$(ls /usr/local/cuda/lib64/libnvrtc.so* /usr/local/cuda*/targets/x86_64-linux/lib/libnvrtc.so* 2>/dev/null | head -1)
+  [ -z "$f" ] && f=$(find / -xdev -name 'libnvrtc.so*' -not -name '*builtins*' 2>/dev/null | sort | head -1)
+  if [ -n "$f" ]; then
+    export AMBIENT_NVRTC="$f" LD_LIBRARY_PATH="$(dirname "$f")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    echo "NVRTC: $f"
+  fi
+}
+
+case "${1:-}" in
+  bundle)
+    cd "$here/.."
+    rm -rf .gpu/t && mkdir -p .gpu
+    dotnet publish tests/AmbientNative.Tests -c Release -r linux-x64 --self-contained -o .gpu/t -v q -nologo || exit 1
+    tar czf .gpu/t.tgz -C .gpu/t . && rm -rf .gpu/t
+    echo "bundle: $(du -h .gpu/t.tgz | cut -f1) .gpu/t.tgz"
+    echo "on the GPU host: $host_cmd"
+    ;;
+  command)
+    echo "$host_cmd"
+    ;;
+  run)
+    shift
+    find_nvrtc
+    mkdir -p "$dest" && tar xzf "$bundle" -C "$dest" && "$dest/AmbientNative.Tests" --filter "TestCategory=Gpu" "$@"
+    ;;
+  session)
+    out="${2:?session needs an output folder}"
+    mkdir -p "$out" "$dest" && tar xzf "$bundle" -C "$dest" || exit 1
+    find_nvrtc
+    t="$dest/AmbientNative.Tests"
+    declare -A rc
+    step() { # name timeout command...
+      local name=$1 limit=$2; shift 2
+      echo "=== $name: $*" | tee "$out/$name.log"
+      local s=$SECONDS
+      timeout "$limit" "$@" >>"$out/$name.log" 2>&1
+      rc[$name]=$?
+      echo "=== $name: exit ${rc[$name]} after $((SECONDS - s)) s" | tee -a "$out/$name.log"
+    }
+    # Device facts go to stdout only: the device tool brings back at most 8 files.
+    date -u; uname -r
+    nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,clocks.mem,clocks.max.mem,power.limit,temperature.gpu --format=csv
+    nvcc --version | tail -2
+    # Step limits add up to under 10 minutes (the device tool's limit for one command).
+    step tests 120 "$t" --filter "TestCategory=Gpu" --output detailed
+    AMBIENT_GPU_BENCH=1 AMBIENT_BENCH_OUT="$out/bench.json" step bench 60 "$t" --filter "TestCategory=GpuBench" --output detailed
+    anchor="$here/conv2d_torch.py"; [ -f "$anchor" ] || anchor="$here/../benchmarks/anchors/conv2d_torch.py"
+    PYTHONUNBUFFERED=1 step torch 60 python3 "$anchor" "$out/torch.json"
+    # The two tests that provoke driver errors on purpose are left out, so any API error reported is real.
+    quiet='TestCategory=Gpu&FullyQualifiedName!~A_bad_launch&FullyQualifiedName!~A_missing_kernel'
+    step memcheck 150 compute-sanitizer --tool memcheck --error-exitcode 99 "$t" --filter "$quiet"
+    # racecheck and synccheck: the fixtures whose kernels use shared memory and barriers (conv, GEMM, group norm,
+    # block reductions: sums, the per-channel binary backward, sum of squares).
+    shared='TestCategory=Gpu&(FullyQualifiedName~CudaConvTests|FullyQualifiedName~CudaGemmGroupNormTests|FullyQualifiedName~Sum_and|FullyQualifiedName~SumRows|FullyQualifiedName~Binary_forward|FullyQualifiedName~Scale_ema)'
+    step racecheck 110 compute-sanitizer --tool racecheck --racecheck-report all --error-exitcode 99 "$t" --filter "$shared"
+    step synccheck 50 compute-sanitizer --tool synccheck --error-exitcode 99 "$t" --filter "$shared"
+    echo
+    echo "== summary"
+    for n in tests bench torch memcheck racecheck synccheck; do
+      printf '%-10s exit %-4s %s\n' "$n" "${rc[$n]:-?}" "$(grep -E 'total:|succeeded:|failed:|ERROR SUMMARY|RACECHECK SUMMARY' "$out/$n.log" | tr -s ' ' | tr '\n' ' ' | cut -c1-150)"
+    done
+    grep -hE 'median|spot check|regs|peak|^torch' "$out/bench.log" "$out/torch.log" | sed 's/^ *//'
+    ;;
+  *)
+    sed -n '2,12p' "$0"; exit 2
+    ;;
+esac
