@@ -22,11 +22,22 @@ public class UNetTorchMirrorTests
     [TestCase("tiny", 3)]
     [TestCase("reference", 2)]
     [Explicit("needs /usr/bin/python3 with torch; writes the input file, runs benchmarks/anchors/unet_mirror.py parity")]
-    public void Denoiser_loss_and_gradients_match_the_pytorch_mirror(string preset, int n)
+    public void Denoiser_loss_and_gradients_match_the_pytorch_mirror(string preset, int n) => Compare(preset, n, Device.Cpu);
+
+    /// <summary>The same check with our GPU backend (issue 4): runs in the GPU session, where python3 has torch.</summary>
+    [TestCase("tiny", 3)]
+    [TestCase("reference", 4)]
+    [Category("GpuMirror")]
+    public void On_the_gpu_denoiser_loss_and_gradients_match_the_pytorch_mirror(string preset, int n)
+    {
+        if (Environment.GetEnvironmentVariable("AMBIENT_PYTHON") == null) Assert.Ignore("set AMBIENT_PYTHON (a python3 with torch) to run the mirror check");
+        Compare(preset, n, Gpu.Gpu.Device());
+    }
+
+    private static void Compare(string preset, int n, Device dev)
     {
         var config = UNetConfig.Preset(preset) with { Dropout = 0f };
-        var rng = Rand.ForTest();
-        var dev = Device.Cpu;
+        var rng = Rand.For(preset, n);
         using var net = new UNet(config, dev, seed: 7);
         // Unit-gain random weights instead of the init: EDM's near-zero residual ends (conv1, proj, aux_conv) would
         // hide a wrong branch behind a 1e-5 factor.
@@ -101,7 +112,7 @@ public class UNetTorchMirrorTests
             errors.Add((p.Name, RelErr(p.Grad!.ToArray(), torch["grad." + p.Name].Data)));
         }
         var worst = errors.OrderByDescending(e => e.Err).First();
-        TestContext.Progress.WriteLine($"{preset}, N = {n}: loss {ourLoss:G7} (torch {torch["out.loss"].Data[0]:G7}); " +
+        TestContext.Progress.WriteLine($"{preset} on {dev}, N = {n}: loss {ourLoss:G7} (torch {torch["out.loss"].Data[0]:G7}); " +
             $"rel. err: loss {errors[0].Err:E2}, D {errors[2].Err:E2}, worst gradient {worst.Name} {worst.Err:E2}, " +
             $"median gradient {errors.Skip(3).Select(e => e.Err).Order().ElementAt((errors.Count - 3) / 2):E2}");
         Assert.That(errors.Where(e => !(e.Err < Tolerance)).Select(e => $"{e.Name}: {e.Err:E2}"), Is.Empty);
@@ -124,8 +135,10 @@ public class UNetTorchMirrorTests
 
     private static void RunMirror(string input, string output)
     {
-        const string python = "/usr/bin/python3";
-        string script = Path.Combine(RepoRoot(), "benchmarks", "anchors", "unet_mirror.py");
+        string python = Environment.GetEnvironmentVariable("AMBIENT_PYTHON") ?? "/usr/bin/python3";
+        string script = Environment.GetEnvironmentVariable("AMBIENT_ANCHORS") is { } anchors
+            ? Path.Combine(anchors, "unet_mirror.py")
+            : Path.Combine(RepoRoot(), "benchmarks", "anchors", "unet_mirror.py");
         if (!File.Exists(python)) Assert.Ignore($"{python} is missing");
         var psi = new ProcessStartInfo(python) { RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (var arg in new[] { script, "parity", input, output }) psi.ArgumentList.Add(arg);
