@@ -105,7 +105,7 @@ class GroupNorm(nn.Module):
 def positional(labels, channels, max_positions=10000):
     """e = [sin(c f_j), cos(c f_j)], f_j = (1/max)^(j/(half-1)): computed in double, rounded once (as the C# host code)."""
     half = channels // 2
-    f = (1.0 / max_positions) ** (torch.arange(half, dtype=torch.float64) / (half - 1))
+    f = (1.0 / max_positions) ** (torch.arange(half, dtype=torch.float64, device=labels.device) / (half - 1))
     a = labels.to(torch.float64)[:, None] * f[None, :]
     return torch.cat([a.sin(), a.cos()], dim=1).to(torch.float32)
 
