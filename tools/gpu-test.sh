@@ -62,25 +62,27 @@ case "${1:-}" in
     date -u; uname -r
     nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,clocks.mem,clocks.max.mem,power.limit,temperature.gpu --format=csv
     nvcc --version | tail -2
-    # Step limits add up to under 10 minutes (the device tool's limit for one command).
-    step tests 120 "$t" --filter "TestCategory=Gpu" --output detailed
-    AMBIENT_GPU_BENCH=1 AMBIENT_BENCH_OUT="$out/bench.json" step bench 60 "$t" --filter "TestCategory=GpuBench" --output detailed
-    anchor="$here/conv2d_torch.py"; [ -f "$anchor" ] || anchor="$here/../benchmarks/anchors/conv2d_torch.py"
-    PYTHONUNBUFFERED=1 step torch 60 python3 "$anchor" "$out/torch.json"
+    # Step limits add up to under 10 minutes (the device tool's limit for one command). SANITIZE narrows the
+    # sanitizer passes to a filter (e.g. the kernels changed since the last clean run) when time is short.
+    anchors="$here/../benchmarks/anchors"; [ -d "$anchors" ] || anchors="$here"
+    step tests 150 "$t" --filter "TestCategory=Gpu" --output detailed
+    AMBIENT_PYTHON="$(command -v python3)" AMBIENT_ANCHORS="$anchors" step mirror 90 "$t" --filter "TestCategory=GpuMirror" --output detailed
+    AMBIENT_GPU_BENCH=1 AMBIENT_BENCH_OUT="$out/bench.json" step bench 120 "$t" --filter "TestCategory=GpuBench" --output detailed
+    { PYTHONUNBUFFERED=1 step torch 60 python3 "$anchors/conv2d_torch.py" "$out/torch.json"; PYTHONUNBUFFERED=1 timeout 60 python3 "$anchors/train_step_gpu.py" >>"$out/torch.log" 2>&1; }
     # The two tests that provoke driver errors on purpose are left out, so any API error reported is real.
-    quiet='TestCategory=Gpu&FullyQualifiedName!~A_bad_launch&FullyQualifiedName!~A_missing_kernel'
-    step memcheck 150 compute-sanitizer --tool memcheck --error-exitcode 99 "$t" --filter "$quiet"
+    quiet="TestCategory=Gpu&FullyQualifiedName!~A_bad_launch&FullyQualifiedName!~A_missing_kernel${SANITIZE:+&($SANITIZE)}"
+    step memcheck 120 compute-sanitizer --tool memcheck --error-exitcode 99 "$t" --filter "$quiet"
     # racecheck and synccheck: the fixtures whose kernels use shared memory and barriers (conv, GEMM, group norm,
-    # block reductions: sums, the per-channel binary backward, sum of squares).
-    shared='TestCategory=Gpu&(FullyQualifiedName~CudaConvTests|FullyQualifiedName~CudaGemmGroupNormTests|FullyQualifiedName~Sum_and|FullyQualifiedName~SumRows|FullyQualifiedName~Binary_forward|FullyQualifiedName~Scale_ema)'
-    step racecheck 110 compute-sanitizer --tool racecheck --racecheck-report all --error-exitcode 99 "$t" --filter "$shared"
-    step synccheck 50 compute-sanitizer --tool synccheck --error-exitcode 99 "$t" --filter "$shared"
+    # block reductions: sums, the per-channel binary backward, sum of squares, the fused ambient loss).
+    shared="TestCategory=Gpu&(FullyQualifiedName~CudaConvTests|FullyQualifiedName~CudaGemmGroupNormTests|FullyQualifiedName~Sum_and|FullyQualifiedName~SumRows|FullyQualifiedName~Binary_forward|FullyQualifiedName~Scale_ema|FullyQualifiedName~AmbientFused)${SANITIZE:+&($SANITIZE)}"
+    step racecheck 90 compute-sanitizer --tool racecheck --racecheck-report all --error-exitcode 99 "$t" --filter "$shared"
+    step synccheck 40 compute-sanitizer --tool synccheck --error-exitcode 99 "$t" --filter "$shared"
     echo
     echo "== summary"
-    for n in tests bench torch memcheck racecheck synccheck; do
+    for n in tests mirror bench torch memcheck racecheck synccheck; do
       printf '%-10s exit %-4s %s\n' "$n" "${rc[$n]:-?}" "$(grep -E 'total:|succeeded:|failed:|ERROR SUMMARY|RACECHECK SUMMARY' "$out/$n.log" | tr -s ' ' | tr '\n' ' ' | cut -c1-150)"
     done
-    grep -hE 'median|spot check|regs|peak|^torch' "$out/bench.log" "$out/torch.log" | sed 's/^ *//'
+    grep -hE 'median|spot check|regs|peak|^torch|^ours|N = ' "$out/bench.log" "$out/torch.log" "$out/mirror.log" | sed 's/^ *//'
     ;;
   *)
     sed -n '2,12p' "$0"; exit 2

@@ -64,23 +64,43 @@ public sealed class EdmPreconditioner : IDenoiser
     /// </summary>
     public Tensor Denoise(Tensor x, Tensor sigma, Tensor mask)
     {
-        if (!IsMasked)
-            throw new InvalidOperationException("EdmPreconditioner: the network takes no mask channels; call Denoise(x, sigma).");
-        int n = CheckImageAndSigma(x, sigma);
-        var (_, c, h, w) = x.Shape.Nchw("EdmPreconditioner: x");
-        var (mn, mc, mh, mw) = mask.Shape.Nchw("EdmPreconditioner: mask");
-        bool expanded = MaskChannels == 1 && mc == c;
-        if (mn != n || mh != h || mw != w || (mc != MaskChannels && !expanded))
-            throw new ArgumentException(
-                $"EdmPreconditioner: mask {mask.Shape} does not fit x {x.Shape}; the network takes {MaskChannels} mask channel(s), so the mask must be [{n}, {MaskChannels}, {h}, {w}]" +
-                (MaskChannels == 1 ? $" or [{n}, {c}, {h}, {w}]." : "."));
-        Ops.SameDevice("EdmPreconditioner", x, mask);
-
+        int n = CheckMasked(x, sigma, mask, out bool expanded);
         var (cSkip, cOut, cIn, cNoise) = Coefficients(sigma, n);
         var masked = x * mask;                                     // Ã ⊙ x (a 1-channel mask broadcasts over C)
         var maskIn = expanded ? Ops.Slice(mask, 1, 0, 1) : mask;   // unscaled indicator channels
         var f = Forward(Ops.Concat(1, masked * cIn, maskIn), cNoise, x.Shape);
         return cSkip * masked + cOut * f;
+    }
+
+    /// <summary>
+    /// <see cref="Denoise(Tensor, Tensor, Tensor)"/> at x = y + σ·n, with the noising, masking, c_in scaling and
+    /// concatenation done in one pass (<see cref="Ops.AmbientInput"/>): the same D to float rounding. y, noise and
+    /// the mask are data (no gradient flows to them).
+    /// </summary>
+    public Tensor DenoiseNoised(Tensor y, Tensor noise, Tensor sigma, Tensor mask)
+    {
+        int n = CheckMasked(y, sigma, mask, out _);
+        var (cSkip, cOut, _, cNoise) = Coefficients(sigma, n);
+        var (masked, input) = Ops.AmbientInput(y, noise, sigma, mask, MaskChannels, (float)Edm.SigmaData);
+        var f = Forward(input, cNoise, y.Shape);
+        return cSkip * masked + cOut * f;
+    }
+
+    /// <summary>Checks x, σ and the mask of a masked network; expanded: a C-channel mask for a 1-mask-channel network.</summary>
+    private int CheckMasked(Tensor x, Tensor sigma, Tensor mask, out bool expanded)
+    {
+        if (!IsMasked)
+            throw new InvalidOperationException("EdmPreconditioner: the network takes no mask channels; call Denoise(x, sigma).");
+        int n = CheckImageAndSigma(x, sigma);
+        var (_, c, h, w) = x.Shape.Nchw("EdmPreconditioner: x");
+        var (mn, mc, mh, mw) = mask.Shape.Nchw("EdmPreconditioner: mask");
+        expanded = MaskChannels == 1 && mc == c;
+        if (mn != n || mh != h || mw != w || (mc != MaskChannels && !expanded))
+            throw new ArgumentException(
+                $"EdmPreconditioner: mask {mask.Shape} does not fit x {x.Shape}; the network takes {MaskChannels} mask channel(s), so the mask must be [{n}, {MaskChannels}, {h}, {w}]" +
+                (MaskChannels == 1 ? $" or [{n}, {c}, {h}, {w}]." : "."));
+        Ops.SameDevice("EdmPreconditioner", x, mask);
+        return n;
     }
 
     private Tensor Forward(Tensor input, Tensor cNoise, Shape imageShape)

@@ -19,7 +19,11 @@ public class FastConvTests
         new(1, 2, 9, 8, 3, 5, 2, 0),      // 5×5 stride 2, no padding
         new(1, 16, 64, 64, 8, 3, 1, 1),   // col of one image over budget: several channel blocks
         new(2, 1, 9, 11, 17, 3, 2, 1),    // one input channel: backward weight splits output channels
-        new(1, 2, 180, 180, 2, 3, 1, 1),  // one channel's col over budget: backward weight splits columns
+        new(1, 2, 180, 180, 2, 3, 1, 1),  // large image: many column pieces
+        // Output rows a whole number of 32-wide tiles, as in the benchmark.
+        new(2, 5, 6, 32, 7, 3, 1, 1),
+        new(1, 3, 9, 30, 4, 5, 1, 3),     // 5×5, padding 3
+        new(1, 2, 5, 96, 3, 3, 1, 1),     // column pieces of 128 straddle output rows of 96
     ];
 
     private static IEnumerable<SgemmKernel> Kernels => Enum.GetValues<SgemmKernel>().Where(Sgemm.IsSupported);

@@ -44,7 +44,7 @@ public sealed partial class CudaBackend
     /// 128×128 tiles (8×8 outputs per thread, the higher FMA-to-load ratio) when they give every SM a block and the
     /// reduction is long enough to amortize a tile's fill; 64×64 tiles otherwise, so small and short-K GEMMs (a
     /// small model's, attention's QᵀK with K = head size) spread over more blocks. Measured on the H100
-    /// (docs/PERF-gpu.md): 2048³ runs 0.54 ms with 128 tiles vs 0.67 ms with 64 (256 tiles of 128); attention-shaped
+    /// (docs/PERF.md, GPU section): 2048³ runs 0.54 ms with 128 tiles vs 0.67 ms with 64 (256 tiles of 128); attention-shaped
     /// 64×256×256×64 and 64×64×256×256 run 0.029 and 0.028 ms with 64 tiles vs 0.041 and 0.046 ms with 128.
     /// </summary>
     internal static int GemmTile(GemmArgs g, int smCount)

@@ -34,6 +34,14 @@ public sealed class AmbientLoss : ITrainingObjective
     public double PMean { get; }
     public double PStd { get; }
 
+    /// <summary>
+    /// True (the default): the network input and the loss are each one fused pass (<see cref="Ops.AmbientInput"/>,
+    /// <see cref="Ops.AmbientLossFused"/>); false: the same quantities from the unfused op chain (kept as their test).
+    /// Results agree to float rounding. The masks must be 0/1 (as a corrupted dataset's are): the fused loss weighs
+    /// by A, the unfused by A².
+    /// </summary>
+    public bool Fused { get; set; } = true;
+
     /// <summary>Draws σ (one per sample), then the noise, from <paramref name="rng"/>; see <see cref="Compute(TrainingBatch, ReadOnlySpan{double}, Tensor)"/>.</summary>
     public ObjectiveResult Compute(TrainingBatch batch, Rng rng)
     {
@@ -58,19 +66,33 @@ public sealed class AmbientLoss : ITrainingObjective
         Tensor a = batch.MaskA!, aTilde = batch.MaskATilde!;
         var dev = y.Device;
 
-        var xt = y + _draws.PerSample(sigma, s => s, dev) * noise;
-        var d = Denoiser.Denoise(xt, _draws.PerSample(sigma, s => s, dev, image: false), aTilde);
-        var weight = _draws.PerSample(sigma, Edm.LossWeight, dev);
-        var err = d - y;
-        var loss = Draws.WeightedSquaredError(a * err, weight);
-
-        var terms = new Dictionary<string, double> { ["loss"] = loss.Item() };
-        using (NoGrad.Scope())
+        var sig = _draws.PerSample(sigma, s => s, dev, image: false);
+        Tensor d, loss;
+        var terms = new Dictionary<string, double>();
+        if (Fused)
         {
-            terms["loss_atilde"] = Draws.WeightedSquaredError(aTilde * err, weight).Item();
-            if (batch.Clean is { } x0)
-                terms["loss_all"] = Draws.WeightedSquaredError(d - x0, weight).Item();
+            // One pass builds the network input, one computes the loss (and one its gradient w.r.t. D).
+            d = Denoiser.DenoiseNoised(y, noise, sig, aTilde);
+            var lambda = _draws.PerSample(sigma, Edm.LossWeight, dev, image: false);
+            loss = Ops.AmbientLossFused(d, y, a, lambda);
+            terms["loss"] = loss.Item();
+            using (NoGrad.Scope())
+                terms["loss_atilde"] = Ops.AmbientLossFused(d, y, aTilde, lambda).Item();
         }
+        else
+        {
+            var xt = y + _draws.PerSample(sigma, s => s, dev) * noise;
+            d = Denoiser.Denoise(xt, sig, aTilde);
+            var w = _draws.PerSample(sigma, Edm.LossWeight, dev);
+            var err = d - y;
+            loss = Draws.WeightedSquaredError(a * err, w);
+            terms["loss"] = loss.Item();
+            using (NoGrad.Scope())
+                terms["loss_atilde"] = Draws.WeightedSquaredError(aTilde * err, w).Item();
+        }
+        if (batch.Clean is { } x0)
+            using (NoGrad.Scope())
+                terms["loss_all"] = Draws.WeightedSquaredError(d - x0, _draws.PerSample(sigma, Edm.LossWeight, dev)).Item();
         return new ObjectiveResult(loss, terms);
     }
 }

@@ -17,6 +17,7 @@ namespace AmbientNative.Backends.Cpu.Fast;
 /// <see cref="Sgemm.Serial"/>, so no two cores write the same output: forward by (image, column block),
 /// backward data by (image, input-channel block) (col2im of different channels cannot collide), backward
 /// weight by (input-channel block[, output-channel block]), each owning a slice of gW and summing over images.
+/// The forward reads B straight from a padded image band where it can (<see cref="ForwardIndirect"/>).
 /// Within an item the GEMMs work on pieces of about <see cref="PieceRows"/> col rows × <see cref="PieceCols"/>
 /// columns, so that operands, product and the image rows they touch stay in L2 (2 MiB here); the weights,
 /// shared by every item, are packed once per call.
@@ -37,6 +38,11 @@ public static unsafe class Conv2dGemm
         int kdim = g.Cin * g.K * g.K, spatial = g.OutH * g.OutW, m = g.Cout;
         bool direct = IsPointwise(g), hasBias = !bias.IsEmpty;
         var (per, chunks) = ColumnPieces(spatial, km.NR, Math.Max(1, 2 * Environment.ProcessorCount / g.N));
+        if (!direct && g.Stride == 1 && g.OutW % 32 == 0 && (kernel ?? Sgemm.Best) == SgemmKernel.Avx512)
+        {
+            ForwardIndirect(x, w, bias, y, g, per, chunks);
+            return;
+        }
 
         fixed (float* px = x, pw = w, pb = bias, py = y)
         {
@@ -65,6 +71,70 @@ public static unsafe class Conv2dGemm
                     if (hasBias)
                         for (int co = 0; co < m; co++) new Span<float>(yn + (nint)co * spatial, cols).Fill(((float*)Bias)[co]);
                     Sgemm.Serial(a, new DenseB(xn + j0, spatial, false), m, cols, kdim, 1f, hasBias ? 1f : 0f, yn, spatial, km, ws);
+                });
+            }
+            finally { Workspace.Return(own); }
+        }
+    }
+
+    /// <summary>
+    /// Forward by indirect convolution (stride 1, OutW a multiple of 32, AVX-512). Each item copies the image rows
+    /// its output rows need into a zero-padded band (channels × rows × (W + 2·pad)); the micro-kernel then reads
+    /// B row p = (ci, ky, kx) for 32 outputs of one row straight from the band, at a fixed offset per p. Nothing
+    /// K²-times larger than the image is written: about 8 % faster than packing the implicit im2col (docs/PERF.md).
+    /// The band has one extra channel of ones, which against a bias column in A adds the bias.
+    /// </summary>
+    private static void ForwardIndirect(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y,
+        Conv2dGeometry g, int per, int chunks)
+    {
+        var km = SgemmKernels.For(SgemmKernel.Avx512);
+        int k = g.K, kdim = g.Cin * k * k, spatial = g.OutH * g.OutW, m = g.Cout, ow = g.OutW, plane = g.H * g.W;
+        int wp = g.W + 2 * g.Pad;                          // band row pitch (= OutW + K − 1 at stride 1)
+        int bandRows = (per + ow - 1) / ow + 1 + k - 1;    // output rows a piece can touch, plus K − 1
+        bool hasBias = !bias.IsEmpty;
+        int kA = hasBias ? kdim + 1 : kdim, channels = hasBias ? g.Cin + 1 : g.Cin;
+        fixed (float* px = x, pw = w, pb = bias, py = y)
+        {
+            var own = Workspace.Rent();
+            try
+            {
+                float* packedW = own.Get(Workspace.PackedWeight, Sgemm.PackedASize(m, kA, km));
+                if (hasBias) Sgemm.PrepackA(new WeightWithBiasA(pw, kdim, pb), m, kA, km, packedW);
+                else Sgemm.PrepackA(new DenseA(pw, kdim, trans: false), m, kdim, km, packedW);
+                // Where B row p = (ci, ky, kx) starts in the band, relative to an output's position; the bias row
+                // reads the ones channel (ci = Cin, ky = kx = 0).
+                nint* rowOffs = (nint*)own.Get(Workspace.Table, 2L * kA);
+                for (int p = 0; p < kA; p++)
+                {
+                    int ci = p / (k * k), ky = p % (k * k) / k, kx = p % k;
+                    rowOffs[p] = ((nint)ci * bandRows + ky) * wp + kx;
+                }
+                nint X = (nint)px, Y = (nint)py, W = (nint)packedW, Offs = (nint)rowOffs;
+                Workspace.For(g.N * chunks, Worth(g), (item, ws) =>
+                {
+                    int n = item / chunks, j0 = item % chunks * per, cols = Math.Min(per, spatial - j0);
+                    int oy0 = j0 / ow, rows = (j0 + cols - 1) / ow - oy0 + k; // band rows this piece reads
+                    float* xn = (float*)X + (nint)n * g.Cin * plane;
+                    float* band = ws.Get(Workspace.Col, (long)channels * bandRows * wp);
+                    for (int ci = 0; ci < g.Cin; ci++)
+                    for (int r = 0; r < rows; r++)
+                    {
+                        float* dst = band + ((nint)ci * bandRows + r) * wp;
+                        int iy = oy0 + r - g.Pad;
+                        if ((uint)iy >= (uint)g.H) { Packing.ZeroRun(dst, wp); continue; }
+                        Packing.ZeroRun(dst, g.Pad);
+                        Packing.CopyRun(xn + (nint)ci * plane + (nint)iy * g.W, dst + g.Pad, g.W);
+                        Packing.ZeroRun(dst + g.Pad + g.W, g.Pad);
+                    }
+                    if (hasBias) new Span<float>(band + (nint)g.Cin * bandRows * wp, bandRows * wp).Fill(1f);
+                    nint* panelOffs = stackalloc nint[cols / 32];
+                    for (int t = 0; t < cols / 32; t++)
+                    {
+                        int j = j0 + 32 * t, oy = j / ow;
+                        panelOffs[t] = (nint)(oy - oy0) * wp + (j - oy * ow);
+                    }
+                    Sgemm.SerialIndirect(new PrepackedA((float*)W, m, km.MR), band, (nint*)Offs, panelOffs, m, cols, kA,
+                        1f, 0f, (float*)Y + (nint)n * m * spatial + j0, spatial, ws);
                 });
             }
             finally { Workspace.Return(own); }

@@ -182,6 +182,50 @@ public static unsafe class Sgemm
         }
     }
 
+    /// <summary>
+    /// <see cref="Serial"/> with an indirect B, for the AVX-512 8×32 kernel: op(B)[p, jr + t] =
+    /// b[panelOffs[jr / 32] + rowOffs[p] + t] for t &lt; 32. Nothing of B is packed; n must be a multiple of 32.
+    /// </summary>
+    internal static void SerialIndirect<TA>(in TA a, float* b, nint* rowOffs, nint* panelOffs, int m, int n, int k,
+        float alpha, float beta, float* c, nint ldc, Workspace ws) where TA : struct, IPackA
+    {
+        const int mr = 8, nr = 32;
+        int kcMax = KcFor(k), mcMax = MC / mr * mr;
+        float* bufA = ws.Get(Workspace.GemmA, (long)mcMax * kcMax);
+        float* edge = stackalloc float[mr * nr];
+        for (int pc = 0; pc < k; pc += kcMax)
+        {
+            int kc = Math.Min(kcMax, k - pc);
+            float betaNow = pc == 0 ? beta : 1f;
+            for (int ic = 0; ic < m; ic += mcMax)
+            {
+                int mc = Math.Min(mcMax, m - ic);
+                float* pa = a.Pack(ic, mc, pc, kc, mr, bufA);
+                for (int jr = 0; jr < n; jr += nr)
+                {
+                    float* bPanel = b + panelOffs[jr / nr];
+                    for (int ir = 0; ir < mc; ir += mr)
+                    {
+                        int mm = Math.Min(mr, mc - ir);
+                        float* cTile = c + (ic + ir) * ldc + jr;
+                        if (mm == mr)
+                        {
+                            SgemmKernels.Avx512_8x32_Indirect(kc, pa + (nint)ir * kc, bPanel, rowOffs + pc, cTile, ldc, alpha, betaNow);
+                            continue;
+                        }
+                        SgemmKernels.Avx512_8x32_Indirect(kc, pa + (nint)ir * kc, bPanel, rowOffs + pc, edge, nr, 1f, 0f);
+                        for (int i = 0; i < mm; i++)
+                        for (int j = 0; j < nr; j++)
+                        {
+                            float v = alpha * edge[i * nr + j];
+                            cTile[i * ldc + j] = betaNow == 0f ? v : v + betaNow * cTile[i * ldc + j];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// <summary>Floats needed by <see cref="PrepackA"/> for an m×k op(A).</summary>
     internal static long PackedASize(int m, int k, in SgemmKernels.Micro km) => (long)RoundUp(m, km.MR) * k;
 

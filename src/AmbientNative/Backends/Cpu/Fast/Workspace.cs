@@ -12,10 +12,11 @@ namespace AmbientNative.Backends.Cpu.Fast;
 /// </summary>
 internal sealed unsafe class Workspace
 {
-    /// <summary>Slots: GEMM panels of A and B, a column-matrix piece, a convolution's packed weights.</summary>
-    public const int GemmA = 0, GemmB = 1, Col = 2, PackedWeight = 3;
+    /// <summary>Slots: GEMM panels of A and B, a column-matrix piece (or padded image band), a convolution's
+    /// packed weights, an offset table.</summary>
+    public const int GemmA = 0, GemmB = 1, Col = 2, PackedWeight = 3, Table = 4;
 
-    private readonly float[]?[] _buffers = new float[]?[4];
+    private readonly float[]?[] _buffers = new float[]?[5];
     private static readonly Stack<Workspace> Pool = new();
 
     public static Workspace Rent()
