@@ -32,7 +32,7 @@ public static class StepProfile
         using var net = new UNet(config, device, seed: 1);
         var loss = new AmbientLoss(new EdmPreconditioner(net));
         using var adam = new Adam(net.Parameters(), lr: 1e-4);
-        var batch = TrainingStepBenchmarks.MakeBatch(config, TrainingStepBenchmarks.Batch, device, new Rng(2));
+        var batch = Shared.SyntheticAmbientBatch.Make(config, TrainingStepBenchmarks.Batch, device, new Rng(2));
         var rng = new Rng(3);
         var stepTimes = new List<double>();
         for (int s = 0; s < steps; s++)

@@ -5,6 +5,7 @@ using AmbientNative.Diffusion.Losses;
 using AmbientNative.Nn;
 using AmbientNative.Tensors;
 using AmbientNative.Training;
+using AmbientNative.Benchmarks.Shared;
 using BenchmarkDotNet.Attributes;
 
 namespace AmbientNative.Benchmarks;
@@ -37,7 +38,7 @@ public class TrainingStepBenchmarks
         _net = new UNet(Config, dev, seed: 1);
         _loss = new AmbientLoss(new EdmPreconditioner(_net));
         _adam = new Adam(_net.Parameters(), lr: 1e-4);
-        _batch = MakeBatch(Config, Batch, dev, new Rng(2));
+        _batch = SyntheticAmbientBatch.Make(Config, Batch, dev, new Rng(2));
         _rng = new Rng(3);
     }
 
@@ -62,24 +63,6 @@ public class TrainingStepBenchmarks
         _adam.Dispose();
         _net.Dispose();
         foreach (var t in new[] { _batch.Observed, _batch.MaskA!, _batch.MaskATilde! }) t.Dispose();
-    }
-
-    /// <summary>y = A⊙x0 with x0 uniform in [−1, 1], A keeps each pixel with probability 0.6, Ã ⊆ A keeps 90 % of A.</summary>
-    public static TrainingBatch MakeBatch(UNetConfig config, int n, Device dev, Rng rng)
-    {
-        int r = config.Resolution, c = config.ImageChannels, hw = r * r;
-        var a = new float[n * hw];
-        var at = new float[n * hw];
-        for (int i = 0; i < a.Length; i++)
-        {
-            a[i] = rng.NextFloat() < 0.6f ? 1f : 0f;
-            at[i] = a[i] * (rng.NextFloat() < 0.9f ? 1f : 0f);
-        }
-        var y = new float[n * c * hw];
-        rng.FillUniform(y, -1f, 1f);
-        for (int i = 0; i < y.Length; i++) y[i] *= a[i / (c * hw) * hw + i % hw];
-        return new TrainingBatch(Tensor.FromArray(y, new Shape(n, c, r, r), dev),
-            Tensor.FromArray(a, new Shape(n, 1, r, r), dev), Tensor.FromArray(at, new Shape(n, 1, r, r), dev));
     }
 
     /// <summary>

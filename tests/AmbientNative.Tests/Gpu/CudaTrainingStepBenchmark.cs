@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using AmbientNative.Autograd;
+using AmbientNative.Benchmarks.Shared;
 using AmbientNative.Diffusion;
 using AmbientNative.Diffusion.Losses;
 using AmbientNative.Nn;
@@ -27,7 +28,7 @@ public class CudaTrainingStepBenchmark
         using var net = new UNet(config, dev, seed: 1);
         var loss = new AmbientLoss(new EdmPreconditioner(net));
         using var adam = new Adam(net.Parameters(), lr: 1e-4);
-        var batchData = FixedBatch(config, batch, dev, new Rng(2));
+        var batchData = SyntheticAmbientBatch.Make(config, batch, dev, new Rng(2));
         var rng = new Rng(3);
         double Step()
         {
@@ -58,23 +59,5 @@ public class CudaTrainingStepBenchmark
             $"median {median:F2} ms = {batch / median * 1000:F0} img/s (min {ms[0]:F2}, max {ms[^1]:F2}); last loss {last:F4}");
         Assert.That(double.IsFinite(last), "loss is finite");
         foreach (var t in new[] { batchData.Observed, batchData.MaskA!, batchData.MaskATilde! }) t.Dispose();
-    }
-
-    /// <summary>y = A⊙x0 with x0 uniform in [−1, 1]; A keeps 60 % of pixels, Ã ⊆ A keeps 90 % of A (as the CPU benchmark).</summary>
-    private static TrainingBatch FixedBatch(UNetConfig config, int n, Device dev, Rng rng)
-    {
-        int r = config.Resolution, c = config.ImageChannels, hw = r * r;
-        var a = new float[n * hw];
-        var at = new float[n * hw];
-        for (int i = 0; i < a.Length; i++)
-        {
-            a[i] = rng.NextFloat() < 0.6f ? 1f : 0f;
-            at[i] = a[i] * (rng.NextFloat() < 0.9f ? 1f : 0f);
-        }
-        var y = new float[n * c * hw];
-        rng.FillUniform(y, -1f, 1f);
-        for (int i = 0; i < y.Length; i++) y[i] *= a[i / (c * hw) * hw + i % hw];
-        return new TrainingBatch(Tensor.FromArray(y, new Shape(n, c, r, r), dev),
-            Tensor.FromArray(a, new Shape(n, 1, r, r), dev), Tensor.FromArray(at, new Shape(n, 1, r, r), dev));
     }
 }
