@@ -54,6 +54,29 @@ public class CliTests
     }
 
     [Test]
+    public void Train_uses_masks_given_with_the_images()
+    {
+        using var dir = new TempDir();
+        var data = Directory.CreateDirectory(dir["data"]).FullName;
+        var rng = new AmbientNative.Tensors.Rng(3);
+        for (int i = 0; i < 4; i++)
+        {
+            var img = new float[3 * 64];
+            rng.FillUniform(img, -1f, 1f);
+            AmbientNative.Imaging.ImageIO.Write(Path.Combine(data, $"img{i}.png"), img, 3, 8, 8);
+            var mask = Enumerable.Range(0, 64).Select(_ => rng.NextFloat() < 0.6f ? 1f : -1f).ToArray(); // white = observed
+            AmbientNative.Imaging.ImageIO.Write(Path.Combine(data, $"img{i}.mask.png"), mask, 1, 8, 8);
+        }
+        var r = Ok(["train", "--data", data, "--preset", "tiny", "--resolution", "8", "--batch", "4", "--warmup", "0",
+            "--ema-halflife", "100", "--sample-count", "0", "--method", "ambient", "--steps", "2", "--out", dir["run"]]);
+        Assert.That(r.Output, Does.Contain("masks given with the images"));
+        Assert.That(Checkpoint.FindLatest(dir["run"]), Does.EndWith("checkpoint-000002.safetensors"));
+        var clean = Run("train", "--data", data, "--preset", "tiny", "--resolution", "8", "--batch", "4", "--sample-count", "0",
+            "--method", "clean", "--steps", "1", "--out", dir["clean"]);
+        AssertOneLineError(clean, 2, "--method ambient");
+    }
+
+    [Test]
     public void Resume_continues_the_run_to_a_longer_length()
     {
         using var dir = new TempDir();

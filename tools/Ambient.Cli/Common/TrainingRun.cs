@@ -32,7 +32,11 @@ internal static class TrainingRun
         if (ds.Skipped.Count > 0)
             cli.Warn($"skipped {ds.Skipped.Count} bad file(s) (--skip-bad), e.g. {ds.Skipped[0].Path}: {ds.Skipped[0].Reason}");
         if (ds.HasMasks)
-            throw new UsageException($"--data {spec.Source}: the folder has given masks (*.mask.png); training on given masks is not supported by the CLI yet.");
+        {
+            double observed = 0;
+            foreach (float m in ds.Masks) observed += m;
+            cli.Note($"data: masks given with the images (*.mask.png): {100 * (1 - observed / ds.Masks.Length):F1} % of pixels erased; they are used as A");
+        }
         return ds;
     }
 
@@ -76,6 +80,13 @@ internal static class TrainingRun
         var u = config.UNet;
         if (ds.Channels != u.ImageChannels || ds.Height != u.Resolution || ds.Width != u.Resolution)
             throw new InvalidDataException($"data '{config.Data.Source}' gives images {ds.Channels}×{ds.Height}×{ds.Width}, but the model takes {u.ImageChannels}×{u.Resolution}×{u.Resolution}.");
+        if (ds.HasMasks)
+        {
+            var c = config.Corruption;
+            if (c.Kind != CorruptionKind.PixelErase || c.PerChannel)
+                throw new UsageException($"--data {config.Data.Source}: the images come with their own masks (*.mask.png); train them with --method ambient (pixel erasure, masks shared over channels).");
+            return CorruptedDataset.FromGivenMasks(ds.Images, ds.Masks, ds.Count, ds.Channels, ds.Height, ds.Width, c.Delta, c.Seed);
+        }
         return new CorruptedDataset(ds.Images, ds.Count, ds.Channels, ds.Height, ds.Width, config.Corruption);
     }
 

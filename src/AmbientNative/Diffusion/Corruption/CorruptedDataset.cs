@@ -58,6 +58,65 @@ public sealed class CorruptedDataset
         }
     }
 
+    private CorruptedDataset(CorruptionSpec spec, int count, int channels, int height, int width, int maskChannels,
+        float[] observed, float[] a, float[] aTilde)
+    {
+        Spec = spec;
+        Count = count; Channels = channels; Height = height; Width = width;
+        MaskChannels = maskChannels;
+        _observed = observed; _a = a; _aTilde = aTilde;
+    }
+
+    /// <summary>
+    /// Bring-your-own corrupted data: observations with the masks A that came with them ([count, 1, H, W], 1 = observed,
+    /// shared over channels). y = A ⊙ observed (whatever lies under A = 0 is dropped here), and Ã = B ⊙ A with
+    /// B ~ Bernoulli(1 − <paramref name="delta"/>) per pixel from <c>new Rng(seed).Fork(i)</c>, fixed per image as for
+    /// synthetic corruption. The returned <see cref="Spec"/> is pixel erasure with P = the measured erased fraction,
+    /// which is what the fixed-mask sampler uses to draw its Ã.
+    /// </summary>
+    public static CorruptedDataset FromGivenMasks(ReadOnlySpan<float> observed, ReadOnlySpan<float> masks, int count,
+        int channels, int height, int width, double delta, ulong seed)
+    {
+        CorruptionMasks.CheckImageDims(channels, height, width);
+        int plane = height * width, imageSize = channels * plane;
+        if (count <= 0 || observed.Length != (long)count * imageSize || masks.Length != (long)count * plane)
+            throw new ArgumentException($"CorruptedDataset.FromGivenMasks: {count} images of {channels}×{height}×{width} need {(long)count * imageSize} values and {(long)count * plane} mask values; got {observed.Length} and {masks.Length}.");
+        if (!(delta >= 0 && delta < 1))
+            throw new ArgumentException($"CorruptedDataset.FromGivenMasks: delta must be in [0, 1); got {delta}.");
+        var y = new float[count * imageSize];
+        var a = new float[count * plane];
+        var aTilde = new float[count * plane];
+        var root = new Rng(seed);
+        double observedPixels = 0;
+        for (int n = 0; n < count; n++)
+        {
+            var rng = root.Fork((ulong)n);
+            for (int i = 0; i < plane; i++)
+            {
+                float m = masks[n * plane + i];
+                if (m != 0f && m != 1f)
+                    throw new ArgumentException($"CorruptedDataset.FromGivenMasks: mask {n} has value {m} at pixel {i}; masks must be 0 or 1.");
+                a[n * plane + i] = m;
+                // Draw B for every pixel (not only observed ones) so Ã does not depend on A's pattern beyond the product.
+                bool keep = rng.NextFloat() >= delta;
+                aTilde[n * plane + i] = keep ? m : 0f;
+                observedPixels += m;
+            }
+            for (int c = 0; c < channels; c++)
+                for (int i = 0; i < plane; i++)
+                {
+                    int k = n * imageSize + c * plane + i;
+                    float x = observed[k];
+                    if (a[n * plane + i] != 0f && !(x >= -1f && x <= 1f))
+                        throw new ArgumentException($"CorruptedDataset.FromGivenMasks: image {n} has value {x} at element {c * plane + i}; images must lie in [−1, 1].");
+                    y[k] = a[n * plane + i] != 0f ? x : 0f;
+                }
+        }
+        double erased = 1 - observedPixels / ((double)count * plane);
+        var spec = CorruptionSpec.PixelErase(Math.Min(erased, 0.999), delta, perChannel: false, seed);
+        return new CorruptedDataset(spec, count, channels, height, width, 1, y, a, aTilde);
+    }
+
     public CorruptionSpec Spec { get; }
     public int Count { get; }
     public int Channels { get; }
