@@ -58,6 +58,19 @@ public class CudaTrainingStepBenchmark
         TestContext.Out.WriteLine($"ours: reference U-Net ({net.ParameterCount()} parameters) ambient step, batch {batch}, fp32: " +
             $"median {median:F2} ms = {batch / median * 1000:F0} img/s (min {ms[0]:F2}, max {ms[^1]:F2}); last loss {last:F4}");
         Assert.That(double.IsFinite(last), "loss is finite");
+
+        // Where the time goes: two more steps with every launch synced and timed by kernel name (host clock).
+        var be = Gpu.Backend();
+        be.KernelTimes = [];
+        var whole = Stopwatch.StartNew();
+        Step(); Step();
+        double wall = whole.Elapsed.TotalMilliseconds / 2;
+        var times = be.KernelTimes;
+        be.KernelTimes = null;
+        double kernels = times.Values.Sum(t => t.Ms) / 2;
+        TestContext.Out.WriteLine($"profile (synced launches), per step: {wall:F1} ms wall, {kernels:F1} ms in {times.Values.Sum(t => t.Calls) / 2} launches");
+        foreach (var (name, t) in times.OrderByDescending(kv => kv.Value.Ms).Take(25))
+            TestContext.Out.WriteLine($"  {name,-36} {t.Ms / 2,8:F2} ms {t.Calls / 2,6} calls {100 * t.Ms / 2 / kernels,5:F1} %");
         foreach (var t in new[] { batchData.Observed, batchData.MaskA!, batchData.MaskATilde! }) t.Dispose();
     }
 }

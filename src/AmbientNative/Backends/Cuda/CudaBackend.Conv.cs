@@ -21,7 +21,7 @@ internal struct ConvArgs
 internal struct ReduceArgs { public ulong Ws, Out; public long Len; public int Splits; }
 
 [StructLayout(LayoutKind.Sequential)]
-internal struct BiasGradArgs { public ulong Gy, Gb; public int N, C, Hw; }
+internal struct BiasGradArgs { public ulong Gy, Gb; public int N, C, Hw, ImgsPerSplit; }
 
 public sealed partial class CudaBackend
 {
@@ -65,9 +65,37 @@ public sealed partial class CudaBackend
             }
             finally { Allocator.Return(ws, bucket); } // stream order keeps it alive for the queued kernels
         }
-        if (gbias != null)
-            Launch("conv2d.cu", "conv2d_bias_grad", (uint)g.Cout, 256,
-                new BiasGradArgs { Gy = P(gy), Gb = P(gbias), N = g.N, C = g.Cout, Hw = g.OutH * g.OutW });
+        if (gbias != null) BiasGrad(gy, gbias, g);
+    }
+
+    /// <summary>gbias = Σ gy over images and pixels: Cout × splits blocks, the slices summed in a fixed order.</summary>
+    private void BiasGrad(Tensor gy, Tensor gbias, Conv2dGeometry g)
+    {
+        var (splits, perSplit) = BiasGradSplits(g.N, g.Cout, Context.Info.SmCount);
+        var args = new BiasGradArgs { Gy = P(gy), N = g.N, C = g.Cout, Hw = g.OutH * g.OutW, ImgsPerSplit = perSplit };
+        if (splits == 1)
+        {
+            args.Gb = P(gbias);
+            Launch("conv2d.cu", "conv2d_bias_grad", ((uint)g.Cout, 1u, 1u), 256, args);
+            return;
+        }
+        var ws = Allocator.Rent(4L * g.Cout * splits, out var bucket);
+        try
+        {
+            args.Gb = ws;
+            Launch("conv2d.cu", "conv2d_bias_grad", ((uint)g.Cout, (uint)splits, 1u), 256, args);
+            Launch("conv2d.cu", "conv2d_wgrad_reduce", ElementwiseGrid(g.Cout), 256,
+                new ReduceArgs { Ws = ws, Out = P(gbias), Len = g.Cout, Splits = splits });
+        }
+        finally { Allocator.Return(ws, bucket); } // stream order keeps it alive for the queued kernels
+    }
+
+    /// <summary>About 8 blocks per SM over (channel, image slice), never more slices than images; none left empty.</summary>
+    internal static (int Splits, int ImgsPerSplit) BiasGradSplits(int n, int cout, int smCount)
+    {
+        int want = Math.Clamp((8 * smCount + cout - 1) / cout, 1, n);
+        int per = (n + want - 1) / want;
+        return ((n + per - 1) / per, per);
     }
 
     /// <summary>

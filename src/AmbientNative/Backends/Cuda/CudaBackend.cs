@@ -29,6 +29,12 @@ public sealed partial class CudaBackend : IBackend
     /// <summary>Kernel launches so far (small models are launch-bound: this is the count a CUDA graph would replay).</summary>
     public long Launches { get; private set; }
 
+    /// <summary>
+    /// When set, every launch is bracketed by stream syncs and its host-measured time is added here by kernel name:
+    /// a coarse per-kernel profile for hosts without Nsight Systems (each entry includes ~10 µs of sync overhead).
+    /// </summary>
+    public Dictionary<string, (double Ms, int Calls)>? KernelTimes { get; set; }
+
     public Storage Allocate(int length) => new CudaStorage(this, length);
 
     public void Fill(Tensor y, float value)
@@ -77,9 +83,20 @@ public sealed partial class CudaBackend : IBackend
         var k = Modules.Get(file, kernel);
         Context.MakeCurrent();
         void* p = &args;
+        long t0 = 0;
+        if (KernelTimes != null)
+        {
+            CudaDriver.StreamSynchronize(Context.Stream, $"before {k.Name}");
+            t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+        }
         CudaDriver.LaunchKernel(k.Handle, grid, (block, 1, 1), 0, Context.Stream, &p, k.Name);
         Launches++;
-        if (SyncEachLaunch) CudaDriver.StreamSynchronize(Context.Stream, $"after {k.Name}");
+        if (SyncEachLaunch || KernelTimes != null) CudaDriver.StreamSynchronize(Context.Stream, $"after {k.Name}");
+        if (KernelTimes != null)
+        {
+            KernelTimes.TryGetValue(k.Name, out var t);
+            KernelTimes[k.Name] = (t.Ms + System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds, t.Calls + 1);
+        }
     }
 
     internal void Launch<TArgs>(string file, string kernel, uint grid, uint block, TArgs args) where TArgs : unmanaged =>
