@@ -19,6 +19,12 @@ namespace AmbientNative.Diffusion;
 /// (giannisdaras/ambient-diffusion scales the whole concatenation; this is a deliberate difference.)
 /// </para>
 /// <para>
+/// <b>Hidden pixels</b>: with <see cref="HiddenPixels"/> = <see cref="HiddenPixelPreconditioning.Reference"/> (the
+/// default, the reference code's equation) c_out(σ) multiplies F everywhere; with
+/// <see cref="HiddenPixelPreconditioning.AsInfiniteNoise"/> the output scale is c_out(σ) where Ã = 1 and σd where
+/// Ã = 0: D = c_skip·(Ã⊙x) + (Ã·c_out + (1 − Ã)·σd)·F. Done here, above the fused input op, which is the same for both.
+/// </para>
+/// <para>
 /// σ arrives as a device tensor [N] and the coefficients are computed from it with tensor ops (no host read, so no
 /// synchronisation on a GPU). Call inside a <see cref="Tape"/>: it owns every intermediate and the result.
 /// </para>
@@ -43,6 +49,12 @@ public sealed class EdmPreconditioner : IDenoiser
     /// <summary>Mask channels the network takes after the image channels: 0 (unmasked), 1 (shared) or <see cref="ImageChannels"/>.</summary>
     public int MaskChannels { get; }
     public bool IsMasked => MaskChannels > 0;
+
+    /// <summary>
+    /// The output scale at pixels the mask hides (masked networks only). A model must be sampled with the choice it
+    /// was trained with; <see cref="Losses.AmbientLoss"/> reads it to weigh those pixels to match.
+    /// </summary>
+    public HiddenPixelPreconditioning HiddenPixels { get; init; } = HiddenPixelPreconditioning.Reference;
 
     /// <summary>D(x; σ) for an unmasked network. x [N, C, H, W], σ [N] (every σ &gt; 0).</summary>
     public Tensor Denoise(Tensor x, Tensor sigma)
@@ -69,7 +81,7 @@ public sealed class EdmPreconditioner : IDenoiser
         var masked = x * mask;                                     // Ã ⊙ x (a 1-channel mask broadcasts over C)
         var maskIn = expanded ? Ops.Slice(mask, 1, 0, 1) : mask;   // unscaled indicator channels
         var f = Forward(Ops.Concat(1, masked * cIn, maskIn), cNoise, x.Shape);
-        return cSkip * masked + cOut * f;
+        return cSkip * masked + OutputScale(cOut, mask) * f;
     }
 
     /// <summary>
@@ -83,7 +95,22 @@ public sealed class EdmPreconditioner : IDenoiser
         var (cSkip, cOut, _, cNoise) = Coefficients(sigma, n);
         var (masked, input) = Ops.AmbientInput(y, noise, sigma, mask, MaskChannels, (float)Edm.SigmaData);
         var f = Forward(input, cNoise, y.Shape);
-        return cSkip * masked + cOut * f;
+        return cSkip * masked + OutputScale(cOut, mask) * f;
+    }
+
+    /// <summary>
+    /// c_out [N, 1, 1, 1] (Reference), or Ã·c_out + (1 − Ã)·σd = (c_out − σd)·Ã + σd [N, M, H, W] (AsInfiniteNoise;
+    /// a 1-channel mask broadcasts over the image channels).
+    /// </summary>
+    private Tensor OutputScale(Tensor cOut, Tensor mask)
+    {
+        const float sd = (float)Edm.SigmaData;
+        return HiddenPixels switch
+        {
+            HiddenPixelPreconditioning.Reference => cOut,
+            HiddenPixelPreconditioning.AsInfiniteNoise => (cOut - sd) * mask + sd,
+            _ => throw new InvalidOperationException($"EdmPreconditioner: unknown hidden-pixel preconditioning {HiddenPixels}."),
+        };
     }
 
     /// <summary>Checks x, σ and the mask of a masked network; expanded: a C-channel mask for a 1-mask-channel network.</summary>

@@ -61,7 +61,7 @@ internal static class BenchCommand
             var data = ProceduralShapes.Generate(Math.Max(s.Batch, 64), config.UNet.Resolution, 3, seed: 1);
             using var model = config.BuildModel(device, 0);
             var corrupted = TrainingRun.Corrupt(data, config);
-            using var trainer = new Trainer(model, config.BuildObjective(new EdmPreconditioner(model)), new CorruptedBatchSource(corrupted),
+            using var trainer = new Trainer(model, config.BuildObjective(config.BuildDenoiser(model)), new CorruptedBatchSource(corrupted),
                 s.ToTrainerOptions(dir) with { TotalSteps = n + w }, config.ToJson());
             var ms = ProgressView.Run(cli, $"bench {s.Preset} batch {s.Batch}", n + w, report =>
             {

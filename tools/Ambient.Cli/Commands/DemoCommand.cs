@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Ambient.Cli.Common;
+using AmbientNative.Diffusion;
 using AmbientNative.Evaluation;
 using Spectre.Console;
 
@@ -26,6 +27,7 @@ internal static class DemoCommand
         var samples = CliOptions.PositiveInt("--samples", "Samples drawn from each model.", 64);
         var sampleSteps = new Option<int>("--sample-steps") { Description = "Heun steps of the sampler.", DefaultValueFactory = _ => 18, HelpName = "N" }
             .Validated(v => v >= 2 ? null : $"--sample-steps {v} must be at least 2.");
+        var hiddenPixels = CliOptions.HiddenPixels(HiddenPixelPreconditioning.Reference);
         var seed = CliOptions.Seed("both models' weights, masks, batches and samples");
         var device = CliOptions.Device();
         var output = CliOptions.Out();
@@ -40,7 +42,7 @@ internal static class DemoCommand
             Examples:
               ambient demo
               ambient demo --out runs/demo --device cuda --steps 2000
-            """).With(images, steps, batch, lr, p, samples, sampleSteps, seed, device, output);
+            """).With(images, steps, batch, lr, p, samples, sampleSteps, hiddenPixels, seed, device, output);
         cmd.SetAction(parse =>
         {
             var dev = Devices.Resolve(cli, parse.GetValue(device)!);
@@ -54,7 +56,7 @@ internal static class DemoCommand
                 SampleCount = parse.GetValue(samples), SampleSteps = parse.GetValue(sampleSteps),
             };
             var clean = common with { Method = Method.Clean };
-            var ambient = common with { Method = Method.Ambient, P = parse.GetValue(p) };
+            var ambient = common with { Method = Method.Ambient, P = parse.GetValue(p), HiddenPixels = CliOptions.ParseHiddenPixels(parse.GetValue(hiddenPixels)!)!.Value };
             cli.Console.MarkupLine($"[bold]ambient demo[/]: two tiny U-Nets on the same {n} built-in shapes (16×16): one on the clean images, " +
                                    $"one on the images with {ambient.P:P0} of their pixels erased. Then {common.SampleCount} samples from each, and how many copy a training image.");
             var data = TrainingRun.LoadData(cli, new DataSpec(common.Data, null, null, 16, common.Seed));

@@ -66,7 +66,7 @@ internal static class ProbeCommand
             using var training = TrainingRun.LoadData(cli, dataSpec).ToTensor();
             int n = Math.Min(p.GetValue(count), training.Shape[0]);
             var indices = MemorizationProbe.PickImages(training.Shape[0], n, p.GetValue(seed));
-            var denoiser = new EdmPreconditioner(file.Model);
+            var denoiser = config.BuildDenoiser(file.Model);
             file.Model.Eval();
             var r = Restorers.Create(p.GetValue(restorer)!, config, denoiser, p.GetValue(steps), p.GetValue(seed));
             var fx = Memorization.Features(p.GetValue(features)!);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
+using AmbientNative.Diffusion;
 using AmbientNative.Nn;
 
 namespace Ambient.Cli.Common;
@@ -88,6 +89,25 @@ internal static class CliOptions
     public static Option<double> Fraction(string name, string description, double defaultValue, bool allowOne = false) =>
         new Option<double>(name) { Description = description, DefaultValueFactory = _ => defaultValue, HelpName = "X" }
             .Validated(v => v >= 0 && (allowOne ? v <= 1 : v < 1) ? null : $"{name} {v.ToString(CultureInfo.InvariantCulture)} must be in [0, {(allowOne ? "1]" : "1)")}.");
+
+    /// <summary>--hidden-pixels: the ambient preconditioning at pixels the mask hides (<see cref="HiddenPixelPreconditioning"/>).</summary>
+    public static Option<string> HiddenPixels(HiddenPixelPreconditioning defaultValue) => new Option<string>("--hidden-pixels")
+    {
+        Description = "Ambient: output scale and loss weight at pixels the mask hides: reference (c_out(σ) and λ(σ) as on every other pixel, " +
+                      "as the official code) or infinite-noise (σ = ∞'s c_out = σd and λ = 1/σd², so the network's target there stays O(1) " +
+                      "as σ → 0). Same optimum; stored in the checkpoint.",
+        DefaultValueFactory = _ => HiddenPixelsName(defaultValue), HelpName = "reference|infinite-noise",
+    }.Validated(v => ParseHiddenPixels(v) is null ? $"--hidden-pixels {v}: expected reference or infinite-noise." : null);
+
+    public static HiddenPixelPreconditioning? ParseHiddenPixels(string v) => v switch
+    {
+        "reference" => HiddenPixelPreconditioning.Reference,
+        "infinite-noise" => HiddenPixelPreconditioning.AsInfiniteNoise,
+        _ => null,
+    };
+
+    public static string HiddenPixelsName(HiddenPixelPreconditioning v) =>
+        v == HiddenPixelPreconditioning.AsInfiniteNoise ? "infinite-noise" : "reference";
 
     public static string PresetList => string.Join("|", UNetConfig.PresetNames);
 }

@@ -22,7 +22,8 @@ internal sealed record RunConfig(
     [property: JsonPropertyName("preset")] string Preset,
     [property: JsonPropertyName("unet")] UNetConfig UNet,
     [property: JsonPropertyName("corruption")] CorruptionSpec Corruption,
-    [property: JsonPropertyName("data")] DataSpec Data)
+    [property: JsonPropertyName("data")] DataSpec Data,
+    [property: JsonPropertyName("hidden_pixels")] HiddenPixelPreconditioning HiddenPixels = HiddenPixelPreconditioning.Reference)
 {
     public const string FormatTag = "ambient-run/1";
 
@@ -47,6 +48,12 @@ internal sealed record RunConfig(
 
     /// <summary>A fresh U-Net for this config (weights from <paramref name="seed"/>) on <paramref name="device"/>.</summary>
     public UNet BuildModel(Device device, ulong seed) => new(UNet, device, seed);
+
+    /// <summary>
+    /// The preconditioned denoiser around <paramref name="model"/> with the hidden-pixel choice it was trained with
+    /// (checkpoints written before the choice existed read as <see cref="HiddenPixelPreconditioning.Reference"/>, what they used).
+    /// </summary>
+    public EdmPreconditioner BuildDenoiser(UNet model) => new(model) { HiddenPixels = HiddenPixels };
 
     /// <summary>The training objective of the method around <paramref name="denoiser"/>.</summary>
     public ITrainingObjective BuildObjective(EdmPreconditioner denoiser) => Method switch

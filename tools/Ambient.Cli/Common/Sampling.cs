@@ -21,7 +21,7 @@ internal static class Sampling
     {
         if (count < 1) throw new UsageException($"sample count {count} must be at least 1.");
         model.Eval();
-        var denoiser = new EdmPreconditioner(model);
+        var denoiser = config.BuildDenoiser(model);
         var options = new EdmSamplerOptions { Steps = steps, SigmaMin = sigmaMin };
         options.Validate();
         var u = config.UNet;

@@ -43,6 +43,7 @@ internal sealed class TrainOptionSet
     public readonly Option<float?> Dropout = new Option<float?>("--dropout") { Description = "Dropout in each U-Net block [default: the preset's, 0.1; edm-cifar 0.13].", HelpName = "X" }
         .Validated(v => v is null or (>= 0 and < 1) ? null : $"--dropout {v} must be in [0, 1).");
     public readonly Option<bool> Gated = new("--gated") { Description = "Gated convolutions in every layer (the official Ambient code's inpainting layers)." };
+    public readonly Option<string> HiddenPixels = CliOptions.HiddenPixels(D.HiddenPixels);
     public readonly Option<bool> Flip = new("--flip") { Description = "Mirror training images left–right at random (image and masks together)." };
     public readonly Option<int> CheckpointEvery = new Option<int>("--checkpoint-every") { Description = "A checkpoint every N steps (0 = only at the end); the newest 3 are kept.", DefaultValueFactory = _ => D.CheckpointEvery, HelpName = "N" }
         .Validated(v => v >= 0 ? null : $"--checkpoint-every {v} must be ≥ 0.");
@@ -72,7 +73,7 @@ internal sealed class TrainOptionSet
     private IEnumerable<Option> All() =>
     [
         Data, Limit, Channels, SkipBad, Method, Corruption, P, Delta, PerChannel, SigmaN, Preset, Resolution, Batch, Lr,
-        Images, Steps, Warmup, EmaHalfLife, Clip, Dropout, Gated, Flip, CheckpointEvery, Seed, Device, SampleCount, SampleSteps,
+        Images, Steps, Warmup, EmaHalfLife, Clip, Dropout, Gated, HiddenPixels, Flip, CheckpointEvery, Seed, Device, SampleCount, SampleSteps,
     ];
 
     /// <summary>The options given explicitly, other than those in <paramref name="except"/>.</summary>
@@ -112,6 +113,7 @@ internal sealed class TrainOptionSet
             Clip = p.GetValue(Clip),
             Dropout = p.GetValue(Dropout),
             Gated = p.GetValue(Gated),
+            HiddenPixels = CliOptions.ParseHiddenPixels(p.GetValue(HiddenPixels)!)!.Value,
             Flip = p.GetValue(Flip),
             CheckpointEvery = p.GetValue(CheckpointEvery),
             Seed = p.GetValue(Seed),

@@ -1,3 +1,4 @@
+using AmbientNative.Diffusion;
 using AmbientNative.Diffusion.Corruption;
 using AmbientNative.Nn;
 using AmbientNative.Training;
@@ -28,6 +29,7 @@ internal sealed record TrainSettings
     public double Clip { get; init; }
     public float? Dropout { get; init; }
     public bool Gated { get; init; }
+    public HiddenPixelPreconditioning HiddenPixels { get; init; } = HiddenPixelPreconditioning.Reference;
     public bool Flip { get; init; }
     public int CheckpointEvery { get; init; } = 1000;
     public ulong Seed { get; init; }
@@ -74,7 +76,8 @@ internal sealed record TrainSettings
         };
         unet.Validate();
         var data = new DataSpec(Data, Limit, Channels, unet.Resolution, Seed, SkipBad);
-        return new RunConfig(RunConfig.FormatTag, Method, Preset, unet, spec, data);
+        return new RunConfig(RunConfig.FormatTag, Method, Preset, unet, spec, data,
+            Method == Method.Ambient ? HiddenPixels : HiddenPixelPreconditioning.Reference);
     }
 
     public TrainerOptions ToTrainerOptions(string runDirectory)

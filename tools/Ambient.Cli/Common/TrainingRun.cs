@@ -50,7 +50,7 @@ internal static class TrainingRun
             throw new UsageException($"--out {runDirectory} already holds a run ({Path.GetFileName(existing)}); continue it with --resume {runDirectory}, or pick another --out.");
         CheckSchedule(cli, options);
         using var model = config.BuildModel(device, Seeds.For(s.Seed, Seeds.Weights));
-        var denoiser = new EdmPreconditioner(model);
+        var denoiser = config.BuildDenoiser(model);
         var corrupted = Corrupt(ds, config);
         using var trainer = new Trainer(model, config.BuildObjective(denoiser), new CorruptedBatchSource(corrupted), options, config.ToJson());
         return Execute(cli, trainer, config, corrupted, model.ParameterCount(), device, s.SampleCount, s.SampleSteps);
@@ -65,7 +65,7 @@ internal static class TrainingRun
         cli.Note($"resuming {path} (step {info.Step}, {info.ImagesSeen} images seen)");
         var ds = LoadData(cli, config.Data);
         using var model = config.BuildModel(device, seed: 0); // weights come from the checkpoint
-        var denoiser = new EdmPreconditioner(model);
+        var denoiser = config.BuildDenoiser(model);
         var corrupted = Corrupt(ds, config);
         using var trainer = Trainer.Resume(runDirectory, model, config.BuildObjective(denoiser), new CorruptedBatchSource(corrupted),
             o => steps is { } st ? o with { TotalSteps = st, TotalImages = 0 } : images is { } im ? o with { TotalImages = im, TotalSteps = 0 } : o);

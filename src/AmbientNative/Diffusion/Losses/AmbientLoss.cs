@@ -14,6 +14,9 @@ namespace AmbientNative.Diffusion.Losses;
 /// xt = y + σn is passed to the preconditioner, which applies Ã itself. Erased pixels of y are never read: the network
 /// input is masked by Ã and the loss by A, so whatever the dataset holds there (zeros, or anything) changes nothing.
 /// Back-propagated: the A-pixel loss (the reference code's "val_loss", its Eq. 100), whose minimizer is E[x0 | Ã⊙xt, Ã].
+/// With <see cref="HiddenPixelPreconditioning.AsInfiniteNoise"/> (read from the denoiser) the pixels of A that Ã hides
+/// are weighed by λ(∞) = 1/σd² instead of λ(σ), to match their output scale σd: "loss" is then
+/// λ(σ)·‖Ã⊙(D − y)‖² + (1/σd²)·‖(A − Ã)⊙(D − y)‖² (Ã ⊆ A, so A − Ã is the 0/1 mask of those pixels). Same minimizer.
 /// </remarks>
 public sealed class AmbientLoss : ITrainingObjective
 {
@@ -33,6 +36,10 @@ public sealed class AmbientLoss : ITrainingObjective
     public EdmPreconditioner Denoiser { get; }
     public double PMean { get; }
     public double PStd { get; }
+
+    private bool HiddenAsInfiniteNoise => Denoiser.HiddenPixels == HiddenPixelPreconditioning.AsInfiniteNoise;
+    /// <summary>λ(∞) = 1/σd²: the loss weight of a pixel whose output scale is σd.</summary>
+    private static double HiddenWeight => 1 / (Edm.SigmaData * Edm.SigmaData);
 
     /// <summary>
     /// True (the default): the network input and the loss are each one fused pass (<see cref="Ops.AmbientInput"/>,
@@ -74,10 +81,20 @@ public sealed class AmbientLoss : ITrainingObjective
             // One pass builds the network input, one computes the loss (and one its gradient w.r.t. D).
             d = Denoiser.DenoiseNoised(y, noise, sig, aTilde);
             var lambda = _draws.PerSample(sigma, Edm.LossWeight, dev, image: false);
-            loss = Ops.AmbientLossFused(d, y, a, lambda);
-            terms["loss"] = loss.Item();
-            using (NoGrad.Scope())
-                terms["loss_atilde"] = Ops.AmbientLossFused(d, y, aTilde, lambda).Item();
+            if (HiddenAsInfiniteNoise)
+            {
+                var lossATilde = Ops.AmbientLossFused(d, y, aTilde, lambda);
+                loss = lossATilde + Ops.AmbientLossFused(d, y, a - aTilde, _draws.PerSample(sigma, _ => HiddenWeight, dev, image: false));
+                terms["loss"] = loss.Item();
+                terms["loss_atilde"] = lossATilde.Item();
+            }
+            else
+            {
+                loss = Ops.AmbientLossFused(d, y, a, lambda);
+                terms["loss"] = loss.Item();
+                using (NoGrad.Scope())
+                    terms["loss_atilde"] = Ops.AmbientLossFused(d, y, aTilde, lambda).Item();
+            }
         }
         else
         {
@@ -85,10 +102,20 @@ public sealed class AmbientLoss : ITrainingObjective
             d = Denoiser.Denoise(xt, sig, aTilde);
             var w = _draws.PerSample(sigma, Edm.LossWeight, dev);
             var err = d - y;
-            loss = Draws.WeightedSquaredError(a * err, w);
-            terms["loss"] = loss.Item();
-            using (NoGrad.Scope())
-                terms["loss_atilde"] = Draws.WeightedSquaredError(aTilde * err, w).Item();
+            if (HiddenAsInfiniteNoise)
+            {
+                var lossATilde = Draws.WeightedSquaredError(aTilde * err, w);
+                loss = lossATilde + Draws.WeightedSquaredError((a - aTilde) * err, _draws.PerSample(sigma, _ => HiddenWeight, dev));
+                terms["loss"] = loss.Item();
+                terms["loss_atilde"] = lossATilde.Item();
+            }
+            else
+            {
+                loss = Draws.WeightedSquaredError(a * err, w);
+                terms["loss"] = loss.Item();
+                using (NoGrad.Scope())
+                    terms["loss_atilde"] = Draws.WeightedSquaredError(aTilde * err, w).Item();
+            }
         }
         if (batch.Clean is { } x0)
             using (NoGrad.Scope())
