@@ -93,6 +93,22 @@ public class CliTests
     }
 
     [Test]
+    public void Hidden_pixel_preconditioning_is_stored_in_the_run_and_used_to_sample()
+    {
+        static string Stored(string run)
+        {
+            using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "config.json")));
+            return config.RootElement.GetProperty("model").GetProperty("hidden_pixels").GetString()!;
+        }
+        Assert.That(Stored(_ambient), Is.EqualTo("reference"), "the default is the reference code's equation");
+        using var dir = new TempDir();
+        Ok(["train", .. Tiny, "--method", "ambient", "--hidden-pixels", "infinite-noise", "--steps", "1", "--out", dir["run"]]);
+        Assert.That(Stored(dir["run"]), Is.EqualTo("as_infinite_noise"));
+        Ok("sample", "--checkpoint", dir["run"], "--count", "2", "--steps", "2", "--out", dir["samples"]);
+        AssertNpy(dir["samples/samples.npy"], [2, 3, 8, 8]);
+    }
+
+    [Test]
     public void Sample_uses_the_checkpoints_method()
     {
         using var dir = new TempDir();
@@ -204,6 +220,8 @@ public class CliTests
     [TestCase(2, "--bogus", "train", "--bogus")]
     [TestCase(2, "--steps N or --images N", "train", "--data", "builtin:shapes:4")]
     [TestCase(2, "--p applies to --method ambient", "train", "--method", "clean", "--p", "0.5", "--steps", "1")]
+    [TestCase(2, "--hidden-pixels applies to --method ambient", "train", "--method", "clean", "--hidden-pixels", "infinite-noise", "--steps", "1")]
+    [TestCase(2, "expected reference or infinite-noise", "train", "--hidden-pixels", "grey", "--steps", "1")]
     [TestCase(2, "--sigma-n applies to --method tweedie", "train", "--sigma-n", "0.5", "--steps", "1")]
     [TestCase(2, "expected clean, ambient or tweedie", "train", "--method", "fancy", "--steps", "1")]
     [TestCase(2, "builtin:shapes[:N]", "train", "--data", "builtin:faces", "--steps", "1")]

@@ -86,7 +86,6 @@ public class AmbientLossTests
     {
         var rng = Rand.ForTest();
         using var net = new StandInNet(C + 1, C, Batch, rng, device);
-        var pre = new EdmPreconditioner(net);
         var (a, t) = Masks(rng);
         var x0 = new float[N * Image];
         rng.FillUniform(x0, -1f, 1f);
@@ -95,9 +94,14 @@ public class AmbientLossTests
         double[] sigma = [0.05, 0.9, 12];
         var noise = new float[N * Image];
         rng.FillNormal(noise);
+        const double sd = Edm.SigmaData;
 
+        foreach (var hidden in new[] { HiddenPixelPreconditioning.Reference, HiddenPixelPreconditioning.AsInfiniteNoise })
+        foreach (bool fused in new[] { true, false })
         foreach (bool oneChannelMasks in new[] { false, true })
         {
+            var pre = new EdmPreconditioner(net) { HiddenPixels = hidden };
+            bool inf = hidden == HiddenPixelPreconditioning.AsInfiniteNoise;
             int mc = oneChannelMasks ? 1 : C;
             using var y = Tensor.FromArray(x0, Batch, device);
             using var tc = Tensor.FromArray(clean, Batch, device);
@@ -106,28 +110,32 @@ public class AmbientLossTests
             using var tn = Tensor.FromArray(noise, Batch, device);
             using var tape = new Tape();
             net.Outputs.Clear();
-            var r = new AmbientLoss(pre).Compute(new TrainingBatch(y, ta, tt, tc), sigma, tn);
+            var r = new AmbientLoss(pre) { Fused = fused }.Compute(new TrainingBatch(y, ta, tt, tc), sigma, tn);
             tape.Backward(r.Loss);
 
-            // D from the network's recorded output F and the known input: D = c_skip·Ã⊙(y + σn) + c_out·F.
+            // D from the network's recorded output F and the known input: D = c_skip·Ã⊙(y + σn) + s·F, with s = c_out
+            // (Reference) or Ã·c_out + (1 − Ã)·σd (AsInfiniteNoise); the back-propagated weight is λ on A's pixels
+            // (Reference) or λ on Ã's and 1/σd² on A − Ã's (AsInfiniteNoise).
             var f = net.Outputs.Single();
             double lossA = 0, lossT = 0, lossAll = 0;
             var gradF = new double[f.Length];
             for (int i = 0; i < f.Length; i++)
             {
                 double s = sigma[i / Image], lam = Edm.LossWeight(s);
-                double d = Edm.CSkip(s) * t[i] * (x0[i] + s * noise[i]) + Edm.COut(s) * f[i];
-                lossA += lam * a[i] * (d - x0[i]) * (d - x0[i]) / N;
+                double scale = inf ? t[i] * Edm.COut(s) + (1 - t[i]) * sd : Edm.COut(s);
+                double weight = inf ? t[i] * lam + (a[i] - t[i]) / (sd * sd) : a[i] * lam;
+                double d = Edm.CSkip(s) * t[i] * (x0[i] + s * noise[i]) + scale * f[i];
+                lossA += weight * (d - x0[i]) * (d - x0[i]) / N;
                 lossT += lam * t[i] * (d - x0[i]) * (d - x0[i]) / N;
                 lossAll += lam * (d - clean[i]) * (d - clean[i]) / N;
-                gradF[i] = 2.0 / N * lam * a[i] * (d - x0[i]) * Edm.COut(s);
+                gradF[i] = 2.0 / N * weight * (d - x0[i]) * scale;
             }
-            string masks = $"({mc}-channel masks on {device})";
-            DiffusionTestData.Near(r.Loss.Item(), lossA, 1e-5, $"loss on A's pixels {masks}");
+            string what = $"({hidden}, {(fused ? "fused" : "unfused")}, {mc}-channel masks on {device})";
+            DiffusionTestData.Near(r.Loss.Item(), lossA, 1e-5, $"back-propagated loss {what}");
             Assert.That(r.Terms["loss"], Is.EqualTo(r.Loss.Item()), "the logged loss is the back-propagated one");
-            DiffusionTestData.Near(r.Terms["loss_atilde"], lossT, 1e-5, $"loss on Ã's pixels {masks}");
-            DiffusionTestData.Near(r.Terms["loss_all"], lossAll, 1e-5, $"loss on all pixels {masks}");
-            Check.Close(net.Offset.Grad!.ToArray(), gradF, 1e-5, $"∂loss/∂F = 2/N·λ·c_out·A⊙(D − y) {masks}");
+            DiffusionTestData.Near(r.Terms["loss_atilde"], lossT, 1e-5, $"loss on Ã's pixels {what}");
+            DiffusionTestData.Near(r.Terms["loss_all"], lossAll, 1e-5, $"loss on all pixels {what}");
+            Check.Close(net.Offset.Grad!.ToArray(), gradF, 1e-5, $"∂loss/∂F = 2/N·w·s⊙(D − y) {what}");
             net.ZeroGrad();
         }
     }

@@ -84,6 +84,52 @@ public class EdmPreconditionerTests
         }
     }
 
+    /// <summary>
+    /// AsInfiniteNoise: D = c_skip·(Ã⊙x) + (Ã·c_out + (1 − Ã)·σd)·F, for a one-channel, an expanded and a per-channel
+    /// mask, through both entry points (Denoise on x, and the fused DenoiseNoised on y + σ·n). Hidden pixels get σd·F.
+    /// </summary>
+    [TestCaseSource(typeof(DiffusionTestData), nameof(DiffusionTestData.Devices))]
+    public void Hidden_pixels_as_infinite_noise_match_the_formula(Device device)
+    {
+        foreach (var (layout, netMaskChannels, maskChannels) in new[] { ("one channel", 1, 1), ("expanded", 1, C), ("per channel", C, C) })
+        foreach (bool noised in new[] { false, true })
+        {
+            var rng = Rand.ForTest(3 * netMaskChannels + maskChannels + (noised ? 1 : 0));
+            using var net = new StandInNet(C + netMaskChannels, C, new Shape(N, C, H, W), rng, device);
+            var pre = new EdmPreconditioner(net) { HiddenPixels = HiddenPixelPreconditioning.AsInfiniteNoise };
+            var ys = new float[N * Image];
+            var ns = new float[N * Image];
+            rng.FillUniform(ys, -1f, 1f);
+            rng.FillNormal(ns);
+            var maskData = new float[N * maskChannels * Plane];
+            for (int i = 0; i < maskData.Length; i++) maskData[i] = rng.NextFloat() < 0.5f ? 0f : 1f;
+            if (netMaskChannels == 1 && maskChannels == C) maskData = Expand(maskData.AsSpan(0, N * Plane).ToArray()); // one shared mask, given expanded
+            using var y = Tensor.FromArray(ys, new Shape(N, C, H, W), device);
+            using var noise = Tensor.FromArray(ns, new Shape(N, C, H, W), device);
+            using var mask = Tensor.FromArray(maskData, new Shape(N, maskChannels, H, W), device);
+            using var sigma = Tensor.FromArray(Check.ToFloat(Sigma), new Shape(N), device);
+
+            using var tape = new Tape();
+            float[] d;
+            if (noised) d = pre.DenoiseNoised(y, noise, sigma, mask).ToArray();
+            else
+            {
+                var x = y + noise * AmbientNative.Autograd.Ops.Reshape(sigma, N, 1, 1, 1);
+                d = pre.Denoise(x, sigma, mask).ToArray();
+            }
+            var f = net.Outputs.Single();
+            var expected = new double[d.Length];
+            for (int i = 0; i < expected.Length; i++)
+            {
+                int n = i / Image, c = i / Plane % C, p = i % Plane;
+                double s = Sigma[n], m = maskData[(n * maskChannels + (maskChannels == 1 ? 0 : c)) * Plane + p];
+                double x = ys[i] + s * (double)ns[i];
+                expected[i] = Edm.CSkip(s) * m * x + (m * Edm.COut(s) + (1 - m) * Edm.SigmaData) * f[i];
+            }
+            Check.Close(d, expected, 1e-5, $"D with hidden pixels at σ = ∞'s c_out ({layout} mask, {(noised ? "DenoiseNoised" : "Denoise")})");
+        }
+    }
+
     [Test]
     public void Per_channel_masks_feed_every_channel()
     {

@@ -90,7 +90,11 @@ internal static class DemoCommand
             if (ambientQuality < 0.8 * cleanQuality)
                 cli.Warn($"the ambient model's samples are much further from real shapes than the clean model's (quality proxy {ambientQuality:0.00} vs {cleanQuality:0.00}): " +
                          "learning from erased pixels is slower, and in this short run it has not learned to generate yet, so its low copy rate is not yet " +
-                         "evidence of generalization. Train both longer (e.g. --steps 20000, faster with --device cuda) for a fair comparison.");
+                         "evidence of generalization. " +
+                         (ambient.HiddenPixels == HiddenPixelPreconditioning.Reference
+                             ? "With the reference parametrization, pixels the sampling mask hides come out near grey until the network has learned outputs of size 1/c_out(σmin); " +
+                               "try --hidden-pixels infinite-noise (same optimum, O(1) targets there), or train much longer."
+                             : "Train both longer (e.g. --steps 20000, faster with --device cuda) for a fair comparison."));
             cli.Console.MarkupLine($"Done in {clock.Elapsed.TotalSeconds:0} s. Open:");
             foreach (var (file, what) in new[]
             {

@@ -85,7 +85,7 @@ internal sealed class TrainOptionSet
         var method = p.GetValue(Method) switch { "clean" => Common.Method.Clean, "tweedie" => Common.Method.Tweedie, _ => Common.Method.Ambient };
         // Knobs of one method given to another are almost always a mistake (e.g. --p with --method clean): say so.
         if (method != Common.Method.Ambient)
-            foreach (var o in new Option[] { Corruption, P, Delta, PerChannel })
+            foreach (var o in new Option[] { Corruption, P, Delta, PerChannel, HiddenPixels })
                 if (CliOptions.Given(p, o)) throw new UsageException($"{o.Name} applies to --method ambient, not {p.GetValue(Method)}.");
         if (method != Common.Method.Tweedie && CliOptions.Given(p, SigmaN))
             throw new UsageException($"--sigma-n applies to --method tweedie, not {p.GetValue(Method)}.");
