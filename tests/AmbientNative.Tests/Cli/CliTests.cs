@@ -190,7 +190,10 @@ public class CliTests
         using var dir = new TempDir();
         var r = Ok("demo", "--images", "4", "--steps", "1", "--batch", "2", "--samples", "3", "--sample-steps", "2", "--out", dir.Path);
         Assert.That(r.Output, Does.Contain("comparison.png"));
+        // The demo's ambient model deviates from the authors' preconditioning by default (train does not): it must say so, and how to undo it.
+        Assert.That(r.Output, Does.Contain("infinite-noise hidden-pixel parametrization, a documented deviation from the authors' preconditioning (README); --hidden-pixels reference for their exact one."));
         using var cmp = JsonDocument.Parse(File.ReadAllText(dir["comparison.json"]));
+        Assert.That(cmp.RootElement.GetProperty("ambient").GetProperty("hidden_pixels").GetString(), Is.EqualTo("infinite-noise"));
         foreach (var model in new[] { "clean", "ambient" })
         {
             var m = cmp.RootElement.GetProperty(model);
