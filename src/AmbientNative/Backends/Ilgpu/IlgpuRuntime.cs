@@ -1,6 +1,7 @@
 using ILGPU;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
+using ILGPU.Runtime.Cuda;
 
 namespace AmbientNative.Backends.Ilgpu;
 
@@ -36,6 +37,28 @@ public sealed class IlgpuRuntime : IDisposable
         try { return new IlgpuRuntime(context, context.CreateCPUAccelerator(0)); }
         catch { context.Dispose(); throw; }
     }
+
+    /// <summary>
+    /// ILGPU's CUDA accelerator for device <paramref name="ordinal"/>. ILGPU creates its own context (not the primary
+    /// one); our CUDA backend then runs in it through <see cref="Cuda.CudaContext.Borrow"/> with
+    /// <see cref="CudaContextHandle"/> and <see cref="CudaStreamHandle"/>, so both kinds of kernel share memory and
+    /// one stream (see CudaDevices, AMBIENT_CUDA_CONTEXT=ilgpu).
+    /// </summary>
+    public static IlgpuRuntime CreateCuda(int ordinal)
+    {
+        var context = Context.Create(b => b.Cuda());
+        try { return new IlgpuRuntime(context, context.CreateCudaAccelerator(ordinal)); }
+        catch { context.Dispose(); throw; }
+    }
+
+    /// <summary>The CUDA context ILGPU created (only for a CUDA accelerator).</summary>
+    public IntPtr CudaContextHandle => AsCuda().NativePtr;
+
+    /// <summary>The stream ILGPU launches on by default (only for a CUDA accelerator).</summary>
+    public IntPtr CudaStreamHandle => ((CudaStream)AsCuda().DefaultStream).StreamPtr;
+
+    private CudaAccelerator AsCuda() => Accelerator as CudaAccelerator
+        ?? throw new InvalidOperationException($"ILGPU accelerator {Accelerator.Name} is not a CUDA accelerator.");
 
     public void Dispose()
     {
