@@ -9,6 +9,7 @@ namespace AmbientNative.Backends.Ilgpu;
 /// barriers), with a scratch view of at least <see cref="Width"/> elements allocated by the kernel; the scratch may
 /// be reused by the next call (each call ends with a barrier after everyone has read the result).
 /// </summary>
+/// <remarks>Float and double sums are written out separately: ILGPU 1.5 compiles concrete types, not generic math.</remarks>
 internal static class GroupReduce
 {
     /// <summary>Scratch length: the largest group size a grouped kernel launches with (IlgpuRuntime.GroupSize).</summary>

@@ -81,7 +81,7 @@ internal sealed class IlgpuAmbientFused
     // One group per image: each thread sums a strided slice, then a tree over the group (fixed order: deterministic).
     private static void LossPerImageKernel(LossViews v, AmbientArgs a)
     {
-        var partial = SharedMemory.Allocate<float>(MaxGroupSize);
+        var partial = SharedMemory.Allocate<float>(GroupReduce.Width);
         int i = Grid.IdxX, t = Group.IdxX, size = a.C * a.Pixels;
         float sum = 0;
         for (int j = t; j < size; j += Group.DimX)
@@ -90,18 +90,18 @@ internal sealed class IlgpuAmbientFused
             float diff = v.D[e] - v.Y[e];
             sum += v.Mask[MaskIndex(a, i, ch, p)] * diff * diff;
         }
-        float total = GroupTreeSum(partial, t, sum);
+        float total = GroupReduce.Sum(partial, sum);
         if (t == 0) v.Out[i] = total;
     }
 
     // One group: loss = (1/N)·Σᵢ λᵢ·perImageᵢ.
     private static void LossFinishKernel(ArrayView<float> perImage, ArrayView<float> weight, ArrayView<float> loss, int n)
     {
-        var partial = SharedMemory.Allocate<float>(MaxGroupSize);
+        var partial = SharedMemory.Allocate<float>(GroupReduce.Width);
         int t = Group.IdxX;
         float sum = 0;
         for (int i = t; i < n; i += Group.DimX) sum += weight[i] * perImage[i];
-        float total = GroupTreeSum(partial, t, sum);
+        float total = GroupReduce.Sum(partial, sum);
         if (t == 0) loss[0] = total / n;
     }
 
@@ -110,23 +110,5 @@ internal sealed class IlgpuAmbientFused
         int size = a.C * a.Pixels, i = e / size, ch = e % size / a.Pixels, p = e % a.Pixels;
         float scale = 2f * v.Weight[i] * gLoss[0] / a.N;
         v.Out[e] = scale * v.Mask[MaskIndex(a, i, ch, p)] * (v.D[e] - v.Y[e]);
-    }
-
-    /// <summary>Shared-memory size of the group reductions; groups launch with at most this many threads.</summary>
-    internal const int MaxGroupSize = 128;
-
-    /// <summary>Σ over the group of each thread's value, by halving (Group.DimX must be a power of two ≤ MaxGroupSize).</summary>
-    internal static float GroupTreeSum(ArrayView<float> partial, int t, float value)
-    {
-        partial[t] = value;
-        Group.Barrier();
-        for (int half = Group.DimX / 2; half > 0; half /= 2)
-        {
-            if (t < half) partial[t] += partial[t + half];
-            Group.Barrier();
-        }
-        float total = partial[0];
-        Group.Barrier(); // nobody may overwrite partial[0] (a next call) before everyone has read it
-        return total;
     }
 }
