@@ -68,6 +68,8 @@ case "${1:-}" in
     step tests 150 "$t" --filter "TestCategory=Gpu" --output detailed
     AMBIENT_PYTHON="$(command -v python3)" AMBIENT_ANCHORS="$anchors" step mirror 90 "$t" --filter "TestCategory=GpuMirror" --output detailed
     AMBIENT_GPU_BENCH=1 AMBIENT_BENCH_OUT="$out/bench.json" step bench 120 "$t" --filter "TestCategory=GpuBench" --output detailed
+    # Our backend inside ILGPU's context: the ILGPU-vs-CUDA C parity tests and the fused benchmark with both.
+    AMBIENT_CUDA_CONTEXT=ilgpu AMBIENT_GPU_BENCH=1 step ilgpu 90 "$t" --filter "FullyQualifiedName~IlgpuCuda|FullyQualifiedName~CudaAmbientFusedBenchmark" --output detailed
     { PYTHONUNBUFFERED=1 step torch 60 python3 "$anchors/conv2d_torch.py" "$out/torch.json"; PYTHONUNBUFFERED=1 timeout 60 python3 "$anchors/train_step_gpu.py" >>"$out/torch.log" 2>&1; }
     # The two tests that provoke driver errors on purpose are left out, so any API error reported is real.
     quiet="TestCategory=Gpu&FullyQualifiedName!~A_bad_launch&FullyQualifiedName!~A_missing_kernel${SANITIZE:+&($SANITIZE)}"

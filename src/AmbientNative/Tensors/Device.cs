@@ -27,6 +27,13 @@ public sealed class Device
     public static Device CpuReference { get; } = new(DeviceKind.Cpu, 0, "cpu (reference)",
         () => new Backends.Cpu.ReferenceBackend());
 
+    /// <summary>
+    /// The CPU device whose ops run the ILGPU kernels on ILGPU's CPU accelerator (an emulator: slow, for parity tests
+    /// of the C# kernels), falling back to the fast CPU backend for ops without an ILGPU kernel.
+    /// </summary>
+    public static Device CpuIlgpu { get; } = new(DeviceKind.Cpu, 0, "cpu (ILGPU CPU accelerator)",
+        () => new Backends.Ilgpu.IlgpuCpuBackend());
+
     /// <summary>CUDA device <paramref name="ordinal"/>; throws Backends.Cuda.Native.CudaUnavailableException saying why when there is none.</summary>
     public static Device Cuda(int ordinal = 0) => Backends.Cuda.CudaDevices.Get(ordinal);
 

@@ -70,6 +70,17 @@ public class CudaAmbientFusedBenchmark
         Report("fused ambient loss (per-image sums + mean)", lossBytes, Time(s => be.AmbientLoss(s.D, s.Y, s.Mask, s.Weight, loss, gl)), CopyGBs(lossBytes));
         Report("fused ambient loss backward (gD)", backBytes, Time(s => be.AmbientLossBackward(s.D, s.Y, s.Mask, s.Weight, s.GLoss, s.Gd, gl)), CopyGBs(backBytes));
 
+        // The ILGPU C# twins of the same kernels, on the same tensors and stream (only when the device was created in
+        // ILGPU's context: AMBIENT_CUDA_CONTEXT=ilgpu).
+        if (be.Ilgpu != null)
+        {
+            be.FusedKernels = FusedKernelSource.Ilgpu;
+            Report("ILGPU fused ambient input", inputBytes, Time(s => be.AmbientInput(s.Y, s.Noise, s.Sigma, s.Mask, s.Masked, s.Input, g, Sd)), CopyGBs(inputBytes));
+            Report("ILGPU fused ambient loss (per-image sums + mean)", lossBytes, Time(s => be.AmbientLoss(s.D, s.Y, s.Mask, s.Weight, loss, gl)), CopyGBs(lossBytes));
+            Report("ILGPU fused ambient loss backward (gD)", backBytes, Time(s => be.AmbientLossBackward(s.D, s.Y, s.Mask, s.Weight, s.GLoss, s.Gd, gl)), CopyGBs(backBytes));
+            be.FusedKernels = FusedKernelSource.CudaC;
+        }
+
         // The same work through Ops (what AmbientLoss does with Fused = false, and with it for comparison): allocation
         // from the caching allocator and the tape's bookkeeping included, as in a training step.
         Report("unfused input chain (Ops: mul, add, mul, cIn, mul, concat)", inputBytes, Time(s =>

@@ -11,12 +11,13 @@ namespace AmbientNative.Tests.Ops;
 /// </summary>
 public class AmbientFusedOpTests
 {
-    private static readonly Device[] Devices = [Device.CpuReference, Device.Cpu];
+    private static readonly Device[] Devices = CpuDevices.All;
     private const double Sd = 0.5;
 
     // (N, C, mask channels, mask channels in the input, H, W): shared mask, per-channel, a C-channel mask feeding one
-    // input channel (as EdmPreconditioner does with expanded masks), one channel, batch 1.
-    private static readonly int[][] Cases = [[2, 3, 1, 1, 5, 7], [1, 3, 3, 3, 4, 3], [3, 3, 3, 1, 5, 5], [2, 1, 1, 1, 9, 2]];
+    // input channel (as EdmPreconditioner does with expanded masks), one channel, batch 1, and an image larger than one
+    // 128-thread group of the GPU loss reduction.
+    private static readonly int[][] Cases = [[2, 3, 1, 1, 5, 7], [1, 3, 3, 3, 4, 3], [3, 3, 3, 1, 5, 5], [2, 1, 1, 1, 9, 2], [2, 3, 1, 1, 9, 7]];
 
     /// <summary>Test data: y, noise ~ N(0, 1), σ in [0.05, 5], λ in [0.5, 3], 0/1 masks (about 70 % ones).</summary>
     internal sealed record Data(int N, int C, int Cm, int Ck, int H, int W, double[] Y, double[] Noise, double[] Sigma, double[] Mask, double[] Weight)

@@ -63,7 +63,7 @@ public class BinaryOpTests
         var ga64 = new double[sa.Numel]; var gb64 = new double[sb.Numel];
         BinaryRef.Backward<double>(op, x, sa, y, sb, g, sy, ga64, gb64);
 
-        foreach (var device in new[] { Device.CpuReference, Device.Cpu })
+        foreach (var device in CpuDevices.All)
         {
             using var tape = new Tape();
             using var at = Tensor.FromArray(Check.ToFloat(x), sa, device).RequireGrad();

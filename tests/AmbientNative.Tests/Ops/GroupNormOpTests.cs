@@ -8,7 +8,7 @@ namespace AmbientNative.Tests.Ops;
 
 public class GroupNormOpTests
 {
-    private static readonly Device[] Devices = [Device.CpuReference, Device.Cpu];
+    private static readonly Device[] Devices = CpuDevices.All;
 
     // Awkward shapes: batch 1, odd channel counts, groups neither 1 nor C, one channel per group, 1-pixel images.
     public static readonly GroupNormArgs[] Shapes =

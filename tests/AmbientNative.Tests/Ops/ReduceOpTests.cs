@@ -61,7 +61,7 @@ public class ReduceOpTests
         var y64 = Fwd(c, x);
         var g = Rand.Normal(rng, y64.Length);
         var gx64 = Bwd(c, g);
-        foreach (var device in new[] { Device.CpuReference, Device.Cpu })
+        foreach (var device in CpuDevices.All)
         {
             using var tape = new Tape();
             using var xt = Tensor.FromArray(Check.ToFloat(x), c.Shape, device).RequireGrad();
@@ -102,7 +102,7 @@ public class ReduceOpTests
         // 2^24 followed by 1000 ones: a float accumulator stays at 2^24 (each +1 rounds away); double gives 2^24 + 1000.
         var data = Enumerable.Repeat(1f, 1001).ToArray();
         data[0] = 16777216f;
-        foreach (var device in new[] { Device.CpuReference, Device.Cpu })
+        foreach (var device in CpuDevices.All)
         {
             using var x = Tensor.FromArray(data, new Shape(1001), device);
             using var s = Ops_.Sum(x);

@@ -35,7 +35,7 @@ public class SoftmaxOpTests
         var g = Rand.Normal(rng, s.Numel);
         var y64 = Fwd(x, s[-1]);
         var gx64 = Bwd(x, g, s[-1]);
-        foreach (var device in new[] { Device.CpuReference, Device.Cpu })
+        foreach (var device in CpuDevices.All)
         {
             using var tape = new Tape();
             using var xt = Tensor.FromArray(Check.ToFloat(x), s, device).RequireGrad();

@@ -38,7 +38,7 @@ public class UnaryOpTests
         var y64 = new double[x.Length]; UnaryRef.Forward<double>(op, x, y64);
         var gx64 = new double[x.Length]; UnaryRef.Backward<double>(op, x, y64, g, gx64);
 
-        foreach (var device in new[] { Device.CpuReference, Device.Cpu })
+        foreach (var device in CpuDevices.All)
         {
             using var tape = new Tape();
             var xt = Tensor.FromArray(Check.ToFloat(x), new Shape(x.Length), device).RequireGrad();

@@ -8,7 +8,8 @@ namespace AmbientNative.Tests.Training;
 /// <summary>The optimizer backend methods in float32 on every CPU backend against the float64 reference.</summary>
 public class OptimOpTests
 {
-    private static IEnumerable<Device> Devices => TrainingTestData.Devices;
+    // The ILGPU kernels too (the training tests themselves stay off the emulator: it is too slow for whole steps).
+    private static IEnumerable<Device> Devices => [.. TrainingTestData.Devices, Device.CpuIlgpu];
     private static Tensor T(double[] a, Device d) => Tensor.FromArray(Check.ToFloat(a), new Shape(a.Length), d);
 
     [Test]

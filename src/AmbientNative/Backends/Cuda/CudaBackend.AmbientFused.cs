@@ -14,6 +14,7 @@ public sealed partial class CudaBackend
 {
     public void AmbientInput(Tensor y, Tensor noise, Tensor sigma, Tensor mask, Tensor masked, Tensor input, AmbientGeometry g, float sigmaData)
     {
+        if (UseIlgpuFused) { IlgpuAmbientInput(y, noise, sigma, mask, masked, input, g, sigmaData); return; }
         var a = new AmbientInputArgs
         {
             Y = P(y), Noise = P(noise), Sigma = P(sigma), Mask = P(mask), Masked = P(masked), Input = P(input),
@@ -25,6 +26,7 @@ public sealed partial class CudaBackend
     /// <summary>Per-image weighted sums into scratch (a block per image), then their mean in one block: two launches, one pass over memory.</summary>
     public void AmbientLoss(Tensor d, Tensor y, Tensor mask, Tensor weight, Tensor loss, AmbientGeometry g)
     {
+        if (UseIlgpuFused) { IlgpuAmbientLoss(d, y, mask, weight, loss, g); return; }
         using var ws = new Scratch(Allocator, 4L * g.N);
         var a = new AmbientLossArgs
         {
@@ -37,6 +39,7 @@ public sealed partial class CudaBackend
 
     public void AmbientLossBackward(Tensor d, Tensor y, Tensor mask, Tensor weight, Tensor gLoss, Tensor gd, AmbientGeometry g)
     {
+        if (UseIlgpuFused) { IlgpuAmbientLossBackward(d, y, mask, weight, gLoss, gd, g); return; }
         var a = new AmbientLossArgs
         {
             D = P(d), Y = P(y), Mask = P(mask), Weight = P(weight), GLoss = P(gLoss), Out = P(gd),

@@ -18,14 +18,33 @@ public static class CudaDevices
         lock (Devices)
         {
             if (Devices.TryGetValue(ordinal, out var d)) return d;
-            Nvrtc.EnsureLoaded(); // without the compiler no kernel can run: fail here, not at the first op
-            var context = CudaContext.CreatePrimary(ordinal);
-            CudaBackend? backend = null;
-            d = new Device(DeviceKind.Cuda, ordinal, $"cuda:{ordinal} {context.Info.Name}", () => backend!);
-            backend = new CudaBackend(context, d, new KernelCache(KernelCache.DefaultDirectory()));
+            d = Environment.GetEnvironmentVariable("AMBIENT_CUDA_CONTEXT") == "ilgpu" ? CreateInIlgpuContext(ordinal) : Create(ordinal, null);
             Devices[ordinal] = d;
             return d;
         }
+    }
+
+    private static Device Create(int ordinal, Ilgpu.IlgpuRuntime? ilgpu)
+    {
+        Nvrtc.EnsureLoaded(); // without the compiler no kernel can run: fail here, not at the first op
+        var context = ilgpu == null
+            ? CudaContext.CreatePrimary(ordinal)
+            : CudaContext.Borrow(ordinal, ilgpu.CudaContextHandle, ilgpu.CudaStreamHandle);
+        CudaBackend? backend = null;
+        var d = new Device(DeviceKind.Cuda, ordinal, $"cuda:{ordinal} {context.Info.Name}{(ilgpu == null ? "" : " (ILGPU context)")}", () => backend!);
+        backend = new CudaBackend(context, d, new KernelCache(KernelCache.DefaultDirectory())) { Ilgpu = ilgpu };
+        return d;
+    }
+
+    /// <summary>
+    /// A new device (not the cached one of <see cref="Get"/>) whose backend runs in ILGPU's CUDA context and on its
+    /// stream, so the ILGPU kernels can run on its tensors too (<see cref="CudaBackend.FusedKernels"/>). Get returns
+    /// such a device when AMBIENT_CUDA_CONTEXT=ilgpu. Not yet run on a GPU (no device in the session that wrote it).
+    /// </summary>
+    public static Device CreateInIlgpuContext(int ordinal)
+    {
+        CudaDriver.EnsureLoaded();
+        return Create(ordinal, Ilgpu.IlgpuRuntime.CreateCuda(ordinal));
     }
 
     /// <summary>The backend of a CUDA device (for runtime tests and benchmarks).</summary>

@@ -148,10 +148,10 @@ public static class EdmSampler
                         result = d; // x̂ + (0 − σ̂)·(x̂ − D)/σ̂ = D exactly; skip the rounding
                     else
                     {
-                        var slope = (xHat - d) * (float)(1 / sHat);
-                        var xEuler = xHat + slope * (float)(next - sHat);
-                        var slope2 = (xEuler - denoiser.Denoise(xEuler, SigmaTensor(x, next))) * (float)(1 / next);
-                        result = xHat + (slope + slope2) * (float)(0.5 * (next - sHat));
+                        // Each update is one fused pass (Ops.SamplerStep): Euler, then the Heun correction.
+                        var xEuler = Ops.SamplerStep(xHat, d, null, null, sHat, next);
+                        var d2 = denoiser.Denoise(xEuler, SigmaTensor(x, next));
+                        result = Ops.SamplerStep(xHat, d, xEuler, d2, sHat, next);
                     }
                     if (next == 0 && impose != null) result = impose(result, 0);
                     xNext = result.Detach();

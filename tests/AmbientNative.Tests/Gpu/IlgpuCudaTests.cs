@@ -1,0 +1,109 @@
+using AmbientNative.Backends;
+using AmbientNative.Backends.Cpu.Reference;
+using AmbientNative.Backends.Cuda;
+using AmbientNative.Backends.Cuda.Native;
+using AmbientNative.Tensors;
+using AmbientNative.Tests.Testing;
+
+namespace AmbientNative.Tests.Gpu;
+
+/// <summary>
+/// Our CUDA backend inside ILGPU's CUDA context (DESIGN.md, "GPU runtime"): CUDA C kernels and ILGPU kernels on the
+/// same tensors and stream. The fused ambient ops run through both implementations against the float64 reference,
+/// outputs poisoned first, and an ILGPU result feeds a CUDA C kernel in stream order.
+/// </summary>
+[Category("Gpu")]
+public class IlgpuCudaTests
+{
+    private Device? _device;
+
+    private CudaBackend Backend()
+    {
+        try { _device ??= CudaDevices.CreateInIlgpuContext(0); }
+        catch (CudaUnavailableException e) { Assert.Ignore($"no CUDA device: {e.Message}"); }
+        return CudaDevices.Backend(_device!);
+    }
+
+    [TestCase(FusedKernelSource.CudaC, 2, 3, 1, 1, 67)]
+    [TestCase(FusedKernelSource.Ilgpu, 2, 3, 1, 1, 67)]
+    [TestCase(FusedKernelSource.Ilgpu, 130, 1, 1, 1, 2)]
+    [TestCase(FusedKernelSource.Ilgpu, 3, 3, 3, 1, 5)]
+    [TestCase(FusedKernelSource.Ilgpu, 256, 3, 1, 1, 1024)]
+    public void Fused_ambient_ops_match_float64(FusedKernelSource source, int n, int c, int cm, int ck, int hw)
+    {
+        var be = Backend();
+        var dev = be.Device;
+        be.FusedKernels = source;
+        try
+        {
+            var rng = Rand.ForTest(n + hw);
+            var g = new AmbientGeometry(n, c, cm, ck, hw);
+            var y = Gpu.F32(Rand.Normal(rng, (int)g.ImageSize));
+            var noise = Gpu.F32(Rand.Normal(rng, (int)g.ImageSize));
+            var sigma = Gpu.F32(Rand.Uniform(rng, n, 0.05, 5));
+            var mask = Rand.Uniform(rng, (int)g.MaskSize, 0, 1).Select(u => u < 0.7 ? 1.0 : 0.0).ToArray();
+            var weight = Gpu.F32(Rand.Uniform(rng, n, 0.5, 3));
+            var d = Gpu.F32(Rand.Normal(rng, (int)g.ImageSize));
+            Shape image = new(n, c, hw), maskShape = new(n, cm, hw);
+            var masked64 = new double[g.ImageSize];
+            var input64 = new double[g.InputSize];
+            AmbientFusedRef.Input<double>(y, noise, sigma, mask, masked64, input64, n, c, cm, ck, hw, 0.5);
+            double loss64 = AmbientFusedRef.Loss<double>(d, y, mask, weight, n, c, cm, hw);
+            var gd64 = new double[g.ImageSize];
+            AmbientFusedRef.LossBackward<double>(d, y, mask, weight, 0.75, gd64, n, c, cm, hw);
+
+            using Tensor ty = Gpu.Upload(y, image, dev), tn = Gpu.Upload(noise, image, dev), ts = Gpu.Upload(sigma, new Shape(n), dev),
+                tm = Gpu.Upload(mask, maskShape, dev), tw = Gpu.Upload(weight, new Shape(n), dev), td = Gpu.Upload(d, image, dev),
+                tg = Tensor.Full(new Shape(1), 0.75f, dev);
+            using Tensor masked = Gpu.Poisoned(image, dev), input = Gpu.Poisoned(new Shape(n, c + ck, hw), dev),
+                loss = Gpu.Poisoned(new Shape(1), dev), gd = Gpu.Poisoned(image, dev);
+            be.AmbientInput(ty, tn, ts, tm, masked, input, g, 0.5f);
+            be.AmbientLoss(td, ty, tm, tw, loss, g with { InputMaskChannels = 0 });
+            be.AmbientLossBackward(td, ty, tm, tw, tg, gd, g with { InputMaskChannels = 0 });
+            string what = $"{source} N={n} C={c} Cm={cm} Ck={ck} HW={hw}";
+            Check.Close(masked.ToArray(), masked64, 1e-4, $"{what}: masked");
+            Check.Close(input.ToArray(), input64, 1e-4, $"{what}: input");
+            Check.Close(loss.ToArray(), [loss64], 1e-4, $"{what}: loss");
+            Check.Close(gd.ToArray(), gd64, 1e-4, $"{what}: gD");
+        }
+        finally { be.FusedKernels = FusedKernelSource.CudaC; }
+    }
+
+    [Test]
+    public void An_ilgpu_result_feeds_a_cuda_c_kernel_in_stream_order()
+    {
+        var be = Backend();
+        var dev = be.Device;
+        be.FusedKernels = FusedKernelSource.Ilgpu;
+        try
+        {
+            var rng = Rand.ForTest();
+            const int n = 64, c = 3, hw = 4096;
+            var g = new AmbientGeometry(n, c, 1, 1, hw);
+            var y = Gpu.F32(Rand.Normal(rng, (int)g.ImageSize));
+            var noise = Gpu.F32(Rand.Normal(rng, (int)g.ImageSize));
+            var sigma = Gpu.F32(Rand.Uniform(rng, n, 0.05, 5));
+            var mask = Rand.Uniform(rng, (int)g.MaskSize, 0, 1).Select(u => u < 0.5 ? 1.0 : 0.0).ToArray();
+            var masked64 = new double[g.ImageSize];
+            AmbientFusedRef.Input<double>(y, noise, sigma, mask, masked64, new double[g.InputSize], n, c, 1, 1, hw, 0.5);
+            Shape image = new(n, c, hw);
+            using Tensor ty = Gpu.Upload(y, image, dev), tn = Gpu.Upload(noise, image, dev), ts = Gpu.Upload(sigma, new Shape(n), dev),
+                tm = Gpu.Upload(mask, new Shape(n, 1, hw), dev);
+            using Tensor masked = Gpu.Poisoned(image, dev), input = Gpu.Poisoned(new Shape(n, c + 1, hw), dev), doubled = Gpu.Poisoned(image, dev);
+            be.AmbientInput(ty, tn, ts, tm, masked, input, g, 0.5f);   // ILGPU kernel
+            be.Affine(masked, 2f, 0f, doubled);                        // CUDA C kernel, queued behind it, no sync between
+            Check.Close(doubled.ToArray(), masked64.Select(v => 2 * v).ToArray(), 1e-4, "2·masked");
+        }
+        finally { be.FusedKernels = FusedKernelSource.CudaC; }
+    }
+
+    [Test]
+    public void Ilgpu_fused_kernels_are_refused_outside_ilgpus_context()
+    {
+        var be = Gpu.Backend();
+        if (Environment.GetEnvironmentVariable("AMBIENT_CUDA_CONTEXT") == "ilgpu")
+            Assert.Ignore("the shared device was created in ILGPU's context");
+        var e = Assert.Throws<InvalidOperationException>(() => be.FusedKernels = FusedKernelSource.Ilgpu)!;
+        Assert.That(e.Message, Does.Contain("ILGPU").And.Contain("AMBIENT_CUDA_CONTEXT"));
+    }
+}
