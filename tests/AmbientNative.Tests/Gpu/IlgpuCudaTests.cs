@@ -32,39 +32,10 @@ public class IlgpuCudaTests
     public void Fused_ambient_ops_match_float64(FusedKernelSource source, int n, int c, int cm, int ck, int hw)
     {
         var be = Backend();
-        var dev = be.Device;
         be.FusedKernels = source;
         try
         {
-            var rng = Rand.ForTest(n + hw);
-            var g = new AmbientGeometry(n, c, cm, ck, hw);
-            var y = Gpu.F32(Rand.Normal(rng, (int)g.ImageSize));
-            var noise = Gpu.F32(Rand.Normal(rng, (int)g.ImageSize));
-            var sigma = Gpu.F32(Rand.Uniform(rng, n, 0.05, 5));
-            var mask = Rand.Uniform(rng, (int)g.MaskSize, 0, 1).Select(u => u < 0.7 ? 1.0 : 0.0).ToArray();
-            var weight = Gpu.F32(Rand.Uniform(rng, n, 0.5, 3));
-            var d = Gpu.F32(Rand.Normal(rng, (int)g.ImageSize));
-            Shape image = new(n, c, hw), maskShape = new(n, cm, hw);
-            var masked64 = new double[g.ImageSize];
-            var input64 = new double[g.InputSize];
-            AmbientFusedRef.Input<double>(y, noise, sigma, mask, masked64, input64, n, c, cm, ck, hw, 0.5);
-            double loss64 = AmbientFusedRef.Loss<double>(d, y, mask, weight, n, c, cm, hw);
-            var gd64 = new double[g.ImageSize];
-            AmbientFusedRef.LossBackward<double>(d, y, mask, weight, 0.75, gd64, n, c, cm, hw);
-
-            using Tensor ty = Gpu.Upload(y, image, dev), tn = Gpu.Upload(noise, image, dev), ts = Gpu.Upload(sigma, new Shape(n), dev),
-                tm = Gpu.Upload(mask, maskShape, dev), tw = Gpu.Upload(weight, new Shape(n), dev), td = Gpu.Upload(d, image, dev),
-                tg = Tensor.Full(new Shape(1), 0.75f, dev);
-            using Tensor masked = Gpu.Poisoned(image, dev), input = Gpu.Poisoned(new Shape(n, c + ck, hw), dev),
-                loss = Gpu.Poisoned(new Shape(1), dev), gd = Gpu.Poisoned(image, dev);
-            be.AmbientInput(ty, tn, ts, tm, masked, input, g, 0.5f);
-            be.AmbientLoss(td, ty, tm, tw, loss, g with { InputMaskChannels = 0 });
-            be.AmbientLossBackward(td, ty, tm, tw, tg, gd, g with { InputMaskChannels = 0 });
-            string what = $"{source} N={n} C={c} Cm={cm} Ck={ck} HW={hw}";
-            Check.Close(masked.ToArray(), masked64, 1e-4, $"{what}: masked");
-            Check.Close(input.ToArray(), input64, 1e-4, $"{what}: input");
-            Check.Close(loss.ToArray(), [loss64], 1e-4, $"{what}: loss");
-            Check.Close(gd.ToArray(), gd64, 1e-4, $"{what}: gD");
+            Ops.AmbientFusedCheck.Run(be, be.Device, Rand.ForTest(n + hw), n, c, cm, ck, hw, elementTol: 1e-4, lossTol: 1e-4, source.ToString());
         }
         finally { be.FusedKernels = FusedKernelSource.CudaC; }
     }

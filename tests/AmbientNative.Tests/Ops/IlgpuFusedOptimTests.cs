@@ -13,7 +13,6 @@ public class IlgpuFusedOptimTests
 {
     private static IBackend B => Device.CpuIlgpu.Backend;
     private static Tensor T(double[] x, Shape s) => Tensor.FromArray(Check.ToFloat(x), s, Device.CpuIlgpu);
-    private static Tensor Poisoned(Shape s) => Tensor.FromArray(Rand.Poison(s.Numel), s, Device.CpuIlgpu);
     private static double[] F32(double[] x) => Check.ToDouble(Check.ToFloat(x)); // what a float32 tensor holds
 
     // (N, C, Cm, Ck, HW): more images than one group has threads (the loss's final sum loops), an image larger than
@@ -22,39 +21,8 @@ public class IlgpuFusedOptimTests
     [TestCase(2, 3, 1, 1, 67)]
     [TestCase(3, 3, 3, 1, 5)]
     [TestCase(1, 2, 2, 2, 9)]
-    public void Ambient_input_loss_and_gradient_write_every_element(int n, int c, int cm, int ck, int hw)
-    {
-        var rng = Rand.ForTest(n * 7 + c);
-        var g = new AmbientGeometry(n, c, cm, ck, hw);
-        var y = F32(Rand.Normal(rng, (int)g.ImageSize));
-        var noise = F32(Rand.Normal(rng, (int)g.ImageSize));
-        var sigma = F32(Rand.Uniform(rng, n, 0.05, 5));
-        var mask = Rand.Uniform(rng, (int)g.MaskSize, 0, 1).Select(u => u < 0.7 ? 1.0 : 0.0).ToArray();
-        var weight = F32(Rand.Uniform(rng, n, 0.5, 3));
-        var d = F32(Rand.Normal(rng, (int)g.ImageSize));
-        double gLoss = F32([0.5 + rng.NextFloat()])[0];
-        Shape image = new(n, c, hw), maskShape = new(n, cm, hw);
-
-        var masked64 = new double[g.ImageSize];
-        var input64 = new double[g.InputSize];
-        AmbientFusedRef.Input<double>(y, noise, sigma, mask, masked64, input64, n, c, cm, ck, hw, 0.5);
-        double loss64 = AmbientFusedRef.Loss<double>(d, y, mask, weight, n, c, cm, hw);
-        var gd64 = new double[g.ImageSize];
-        AmbientFusedRef.LossBackward<double>(d, y, mask, weight, gLoss, gd64, n, c, cm, hw);
-
-        using Tensor ty = T(y, image), tn = T(noise, image), ts = T(sigma, new Shape(n)), tm = T(mask, maskShape),
-            tw = T(weight, new Shape(n)), td = T(d, image), tg = T([gLoss], new Shape(1));
-        using Tensor masked = Poisoned(image), input = Poisoned(new Shape(n, c + ck, hw)), loss = Poisoned(new Shape(1)), gd = Poisoned(image);
-        B.AmbientInput(ty, tn, ts, tm, masked, input, g, 0.5f);
-        B.AmbientLoss(td, ty, tm, tw, loss, g);
-        B.AmbientLossBackward(td, ty, tm, tw, tg, gd, g);
-
-        string what = $"N={n} C={c} Cm={cm} Ck={ck} HW={hw}";
-        Check.Close(masked.ToArray(), masked64, 1e-6, $"{what}: masked");
-        Check.Close(input.ToArray(), input64, 1e-6, $"{what}: input");
-        Check.Close(loss.ToArray(), [loss64], 1e-5, $"{what}: loss");
-        Check.Close(gd.ToArray(), gd64, 1e-6, $"{what}: gD");
-    }
+    public void Ambient_input_loss_and_gradient_write_every_element(int n, int c, int cm, int ck, int hw) =>
+        AmbientFusedCheck.Run(B, Device.CpuIlgpu, Rand.ForTest(n * 7 + c), n, c, cm, ck, hw, elementTol: 1e-6, lossTol: 1e-5, "ILGPU CPU");
 
     [Test]
     public void Adam_ema_and_scale_match_float64([Values(1, 333)] int n)

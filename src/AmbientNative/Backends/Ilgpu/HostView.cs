@@ -19,8 +19,7 @@ internal sealed class HostView<T> : IDisposable where T : unmanaged
     {
         if ((uint)length > (uint)array.Length) throw new ArgumentOutOfRangeException(nameof(length));
         _handle = GCHandle.Alloc(array, GCHandleType.Pinned);
-        // A zero-length buffer still needs a valid pointer; a pinned empty array gives one.
-        _buffer = CPUMemoryBuffer.Create(accelerator, _handle.AddrOfPinnedObject(), Math.Max(length, 0), Interop.SizeOf<T>());
+        _buffer = CPUMemoryBuffer.Create(accelerator, _handle.AddrOfPinnedObject(), length, Interop.SizeOf<T>());
         View = _buffer.AsArrayView<T>(0, length);
     }
 

@@ -8,19 +8,19 @@ public sealed partial class IlgpuCpuBackend
 {
     // Each family's kernels are compiled on first use, so a test of one family pays only for its own.
     private IlgpuElementwise? _elementwise;
-    internal IlgpuElementwise Elementwise => _elementwise ??= new IlgpuElementwise(_runtime);
+    internal IlgpuElementwise ElementwiseKernels => _elementwise ??= new IlgpuElementwise(_runtime);
 
     public override void Unary(UnaryOp op, Tensor x, Tensor y)
     {
         using HostView<float> vx = V(x), vy = V(y);
-        Elementwise.Unary(op, vx.View, vy.View);
+        ElementwiseKernels.Unary(op, vx.View, vy.View);
         Sync();
     }
 
     public override void UnaryBackward(UnaryOp op, Tensor x, Tensor y, Tensor gy, Tensor gx)
     {
         using HostView<float> vx = V(x), vy = V(y), vgy = V(gy), vgx = V(gx);
-        Elementwise.UnaryBackward(op, vx.View, vy.View, vgy.View, vgx.View);
+        ElementwiseKernels.UnaryBackward(op, vx.View, vy.View, vgy.View, vgx.View);
         Sync();
     }
 
@@ -29,7 +29,7 @@ public sealed partial class IlgpuCpuBackend
         var layout = BroadcastLayout.Of(a.Shape, b.Shape, y.Shape);
         using HostView<float> va = V(a), vb = V(b), vy = V(y);
         using var geo = V(layout.Geometry);
-        Elementwise.Binary(op, va.View, vb.View, vy.View, geo.View, layout.Rank);
+        ElementwiseKernels.Binary(op, va.View, vb.View, vy.View, geo.View, layout.Rank);
         Sync();
     }
 
@@ -43,7 +43,7 @@ public sealed partial class IlgpuCpuBackend
             var g = wrt == 0 ? ga : gb;
             if (g == null) continue;
             using var vg = V(g);
-            Elementwise.BinaryGrad(op, va.View, vb.View, vgy.View, vg.View, geo.View, layout.Rank, wrt, gy.Numel / Math.Max(1, g.Numel));
+            ElementwiseKernels.BinaryGrad(op, va.View, vb.View, vgy.View, vg.View, geo.View, layout.Rank, wrt, gy.Numel / Math.Max(1, g.Numel));
             Sync();
         }
     }
@@ -58,7 +58,7 @@ public sealed partial class IlgpuCpuBackend
     {
         // Forward kinds never read gy; x stands in for it so the kernel always gets a valid view.
         using HostView<float> vx = V(x), vgy = V(gy ?? x), vy = V(y);
-        Elementwise.Scalar(kind, vx.View, vgy.View, vy.View, p0, p1);
+        ElementwiseKernels.Scalar(kind, vx.View, vgy.View, vy.View, p0, p1);
         Sync();
     }
 }

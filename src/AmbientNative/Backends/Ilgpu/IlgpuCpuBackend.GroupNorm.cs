@@ -7,7 +7,7 @@ namespace AmbientNative.Backends.Ilgpu;
 public sealed partial class IlgpuCpuBackend
 {
     private IlgpuGroupNorm? _groupNorm;
-    internal IlgpuGroupNorm GroupNormK => _groupNorm ??= new IlgpuGroupNorm(_runtime);
+    internal IlgpuGroupNorm GroupNormKernels => _groupNorm ??= new IlgpuGroupNorm(_runtime);
 
     public override void GroupNormForward(Tensor x, Tensor? weight, Tensor? bias, Tensor y, Tensor mean, Tensor rstd,
         GroupNormArgs args)
@@ -15,7 +15,7 @@ public sealed partial class IlgpuCpuBackend
         // Absent weight and bias are stood in for by x; the kernel reads them only when Affine is set.
         using HostView<float> vx = V(x), vw = V(weight ?? x), vb = V(bias ?? x), vy = V(y), vm = V(mean), vr = V(rstd);
         var views = new GnViews(vx.View, vw.View, vb.View, vx.View, vy.View, vm.View, vr.View, vx.View, vx.View, vx.View, vx.View);
-        GroupNormK.Forward(views, GnArgs.Of(args, weight != null));
+        GroupNormKernels.Forward(views, GnArgs.Of(args, weight != null));
         Sync();
     }
 
@@ -32,7 +32,7 @@ public sealed partial class IlgpuCpuBackend
         {
             WantGx = gx != null ? 1 : 0, WantGw = gweight != null ? 1 : 0, WantGb = gbias != null ? 1 : 0,
         };
-        GroupNormK.Backward(views, a);
+        GroupNormKernels.Backward(views, a);
         Sync();
     }
 }

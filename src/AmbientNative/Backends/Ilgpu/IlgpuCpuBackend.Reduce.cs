@@ -6,19 +6,19 @@ namespace AmbientNative.Backends.Ilgpu;
 public sealed partial class IlgpuCpuBackend
 {
     private IlgpuReduce? _reduce;
-    internal IlgpuReduce Reduce => _reduce ??= new IlgpuReduce(_runtime);
+    internal IlgpuReduce ReduceKernels => _reduce ??= new IlgpuReduce(_runtime);
 
     public override void Sum(Tensor x, Tensor y, AxisGeometry g, float scale)
     {
         using HostView<float> vx = V(x), vy = V(y);
-        Reduce.Sum(vx.View, vy.View, g, scale);
+        ReduceKernels.Sum(vx.View, vy.View, g, scale);
         Sync();
     }
 
     public override void SumBackward(Tensor gy, Tensor gx, AxisGeometry g, float scale)
     {
         using HostView<float> vgy = V(gy), vgx = V(gx);
-        Reduce.SumBackward(vgy.View, vgx.View, g, scale);
+        ReduceKernels.SumBackward(vgy.View, vgx.View, g, scale);
         Sync();
     }
 
@@ -30,11 +30,11 @@ public sealed partial class IlgpuCpuBackend
     private double Finish(Kind kind, Tensor x)
     {
         if (x.Numel == 0) return 0;
-        var partials = new double[Reduce.PartialCount(x.Numel)];
+        var partials = new double[ReduceKernels.PartialCount(x.Numel)];
         using (HostView<float> vx = V(x))
         using (HostView<double> vp = V(partials))
         {
-            Reduce.Partials(kind, vx.View, vp.View);
+            ReduceKernels.Partials(kind, vx.View, vp.View);
             Sync();
         }
         double s = 0;

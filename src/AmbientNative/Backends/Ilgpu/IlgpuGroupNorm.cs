@@ -21,7 +21,6 @@ internal sealed class IlgpuGroupNorm
     {
         var acc = runtime.Accelerator;
         _groupSize = runtime.GroupSize;
-        if (_groupSize > GroupReduce.Width) throw new NotSupportedException($"group size {_groupSize} > {GroupReduce.Width}");
         _forward = acc.LoadStreamKernel<Views, Args>(ForwardKernel);
         _backward = acc.LoadStreamKernel<Views, Args>(BackwardKernel);
         _paramGrad = acc.LoadAutoGroupedStreamKernel<Index1D, Views, Args>(ParamGradKernel);

@@ -26,7 +26,6 @@ internal sealed class IlgpuReduce
     {
         var acc = runtime.Accelerator;
         _groupSize = runtime.GroupSize;
-        if (_groupSize > GroupReduce.Width) throw new NotSupportedException($"group size {_groupSize} > {GroupReduce.Width}");
         _sumRows = acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, SumArgs>(SumRowsKernel);
         _sumColumns = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, SumArgs>(SumColumnsKernel);
         _sumBackward = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, SumArgs>(SumBackwardKernel);

@@ -20,14 +20,14 @@ public sealed class IlgpuRuntime : IDisposable
         Accelerator = accelerator;
         // Reductions are tree-shaped over one group; 128 threads (4 warps) keep the CPU emulator's barriers cheap
         // and are a reasonable block for the memory-bound kernels here on a GPU as well.
-        GroupSize = Math.Min(128, accelerator.MaxNumThreadsPerGroup);
+        GroupSize = Math.Min(GroupReduce.Width, accelerator.MaxNumThreadsPerGroup);
         if (GroupSize < 32 || (GroupSize & (GroupSize - 1)) != 0)
             throw new NotSupportedException($"ILGPU accelerator {accelerator.Name}: group size {GroupSize} must be a power of two ≥ 32.");
     }
 
     public Accelerator Accelerator { get; }
 
-    /// <summary>Threads per group of every grouped kernel (a power of two, ≥ one warp of 32).</summary>
+    /// <summary>Threads per group of every grouped kernel (a power of two, ≥ one warp of 32, ≤ <see cref="GroupReduce.Width"/>).</summary>
     public int GroupSize { get; }
 
     /// <summary>ILGPU's CPU accelerator shaped like one NVIDIA multiprocessor: warps of 32, 4 warps per group.</summary>

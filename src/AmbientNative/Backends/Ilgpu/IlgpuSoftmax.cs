@@ -18,7 +18,6 @@ internal sealed class IlgpuSoftmax
     {
         var acc = runtime.Accelerator;
         _groupSize = runtime.GroupSize;
-        if (_groupSize > GroupReduce.Width) throw new NotSupportedException($"group size {_groupSize} > {GroupReduce.Width}");
         _forward = acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int>(ForwardKernel);
         _backward = acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(BackwardKernel);
     }

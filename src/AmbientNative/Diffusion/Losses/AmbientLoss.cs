@@ -74,48 +74,39 @@ public sealed class AmbientLoss : ITrainingObjective
         var dev = y.Device;
 
         var sig = _draws.PerSample(sigma, s => s, dev, image: false);
-        Tensor d, loss;
-        var terms = new Dictionary<string, double>();
+        // λ per image: [N] for the fused loss, [N, 1, 1, 1] to broadcast over the unfused error.
+        var lambda = _draws.PerSample(sigma, Edm.LossWeight, dev, image: !Fused);
+        var hiddenWeight = HiddenAsInfiniteNoise ? _draws.PerSample(sigma, _ => HiddenWeight, dev, image: !Fused) : null;
+        Tensor d;
+        Func<Tensor, Tensor, Tensor> maskedLoss; // (mask, weight) → Σᵢ weightᵢ·‖mask⊙(D − y)‖² / N
         if (Fused)
         {
-            // One pass builds the network input, one computes the loss (and one its gradient w.r.t. D).
+            // One pass builds the network input, one computes each loss (and one its gradient w.r.t. D).
             d = Denoiser.DenoiseNoised(y, noise, sig, aTilde);
-            var lambda = _draws.PerSample(sigma, Edm.LossWeight, dev, image: false);
-            if (HiddenAsInfiniteNoise)
-            {
-                var lossATilde = Ops.AmbientLossFused(d, y, aTilde, lambda);
-                loss = lossATilde + Ops.AmbientLossFused(d, y, a - aTilde, _draws.PerSample(sigma, _ => HiddenWeight, dev, image: false));
-                terms["loss"] = loss.Item();
-                terms["loss_atilde"] = lossATilde.Item();
-            }
-            else
-            {
-                loss = Ops.AmbientLossFused(d, y, a, lambda);
-                terms["loss"] = loss.Item();
-                using (NoGrad.Scope())
-                    terms["loss_atilde"] = Ops.AmbientLossFused(d, y, aTilde, lambda).Item();
-            }
+            maskedLoss = (m, w) => Ops.AmbientLossFused(d, y, m, w);
         }
         else
         {
             var xt = y + _draws.PerSample(sigma, s => s, dev) * noise;
             d = Denoiser.Denoise(xt, sig, aTilde);
-            var w = _draws.PerSample(sigma, Edm.LossWeight, dev);
             var err = d - y;
-            if (HiddenAsInfiniteNoise)
-            {
-                var lossATilde = Draws.WeightedSquaredError(aTilde * err, w);
-                loss = lossATilde + Draws.WeightedSquaredError((a - aTilde) * err, _draws.PerSample(sigma, _ => HiddenWeight, dev));
-                terms["loss"] = loss.Item();
-                terms["loss_atilde"] = lossATilde.Item();
-            }
-            else
-            {
-                loss = Draws.WeightedSquaredError(a * err, w);
-                terms["loss"] = loss.Item();
-                using (NoGrad.Scope())
-                    terms["loss_atilde"] = Draws.WeightedSquaredError(aTilde * err, w).Item();
-            }
+            maskedLoss = (m, w) => Draws.WeightedSquaredError(m * err, w);
+        }
+        Tensor loss;
+        var terms = new Dictionary<string, double>();
+        if (hiddenWeight != null)
+        {
+            var lossATilde = maskedLoss(aTilde, lambda);
+            loss = lossATilde + maskedLoss(a - aTilde, hiddenWeight);
+            terms["loss"] = loss.Item();
+            terms["loss_atilde"] = lossATilde.Item();
+        }
+        else
+        {
+            loss = maskedLoss(a, lambda);
+            terms["loss"] = loss.Item();
+            using (NoGrad.Scope())
+                terms["loss_atilde"] = maskedLoss(aTilde, lambda).Item();
         }
         if (batch.Clean is { } x0)
             using (NoGrad.Scope())
