@@ -98,8 +98,12 @@ public class TweedieLossTests
             Assert.That(LossOf(d), Is.GreaterThan(exact), $"{name} must score worse than E[x0 | xt]");
     }
 
-    [TestCaseSource(typeof(DiffusionTestData), nameof(DiffusionTestData.Devices))]
-    public void Loss_terms_and_output_gradient_match_the_formulas(Device device)
+    // The fused loss (the default) and the unfused op chain, on every CPU backend.
+    private static IEnumerable<TestCaseData> DevicesAndPaths() =>
+        from d in CpuDevices.All from fused in new[] { true, false } select new TestCaseData(d, fused);
+
+    [TestCaseSource(nameof(DevicesAndPaths))]
+    public void Loss_terms_and_output_gradient_match_the_formulas(Device device, bool fused)
     {
         const int n = 4, c = 2, h = 3, w = 5, image = c * h * w;
         var shape = new Shape(n, c, h, w);
@@ -116,7 +120,7 @@ public class TweedieLossTests
         using var tc = Tensor.FromArray(clean, shape, device);
         using var tn = Tensor.FromArray(noise, shape, device);
         using var tape = new Tape();
-        var r = new TweedieLoss(new EdmPreconditioner(net), SigmaN).Compute(new TrainingBatch(ty, Clean: tc), sigma, tn);
+        var r = new TweedieLoss(new EdmPreconditioner(net), SigmaN) { Fused = fused }.Compute(new TrainingBatch(ty, Clean: tc), sigma, tn);
         tape.Backward(r.Loss);
 
         var f = net.Outputs.Single();

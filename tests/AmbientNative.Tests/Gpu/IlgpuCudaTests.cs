@@ -9,7 +9,7 @@ namespace AmbientNative.Tests.Gpu;
 
 /// <summary>
 /// Our CUDA backend inside ILGPU's CUDA context (DESIGN.md, "GPU runtime"): CUDA C kernels and ILGPU kernels on the
-/// same tensors and stream. The fused ambient ops run through both implementations against the float64 reference,
+/// same tensors and stream. The fused ambient and Tweedie ops run through both implementations against the float64 reference,
 /// outputs poisoned first, and an ILGPU result feeds a CUDA C kernel in stream order.
 /// </summary>
 [Category("Gpu")]
@@ -36,6 +36,21 @@ public class IlgpuCudaTests
         try
         {
             Ops.AmbientFusedCheck.Run(be, be.Device, Rand.ForTest(n + hw), n, c, cm, ck, hw, elementTol: 1e-4, lossTol: 1e-4, source.ToString());
+        }
+        finally { be.FusedKernels = FusedKernelSource.CudaC; }
+    }
+
+    [TestCase(FusedKernelSource.Ilgpu, 1, 60)]
+    [TestCase(FusedKernelSource.Ilgpu, 130, 2)]
+    [TestCase(FusedKernelSource.Ilgpu, 256, 3072)]
+    [TestCase(FusedKernelSource.CudaC, 3, 300)]
+    public void Fused_tweedie_loss_matches_float64(FusedKernelSource source, int n, int size)
+    {
+        var be = Backend();
+        be.FusedKernels = source;
+        try
+        {
+            Ops.TweedieFusedCheck.Run(be, be.Device, Rand.ForTest(n + size), n, size, elementTol: 1e-4, lossTol: 1e-4, source.ToString());
         }
         finally { be.FusedKernels = FusedKernelSource.CudaC; }
     }

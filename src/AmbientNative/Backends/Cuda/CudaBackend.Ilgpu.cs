@@ -4,25 +4,26 @@ using ILGPU;
 
 namespace AmbientNative.Backends.Cuda;
 
-/// <summary>Which implementation the fused ambient ops use on CUDA.</summary>
+/// <summary>Which implementation the fused loss ops (ambient input and loss, Tweedie loss) use on CUDA.</summary>
 public enum FusedKernelSource
 {
-    /// <summary>kernels/ambient_fused.cu, compiled by NVRTC (the default).</summary>
+    /// <summary>kernels/ambient_fused.cu and tweedie_fused.cu, compiled by NVRTC (the default).</summary>
     CudaC,
-    /// <summary>The C# kernels of Backends/Ilgpu/IlgpuAmbientFused.cs, compiled by ILGPU: needs a device in ILGPU's context.</summary>
+    /// <summary>The C# kernels of Backends/Ilgpu/IlgpuAmbientFused.cs and IlgpuTweedieFused.cs, compiled by ILGPU: needs a device in ILGPU's context.</summary>
     Ilgpu,
 }
 
 public sealed partial class CudaBackend
 {
     private IlgpuAmbientFused? _ilgpuFused;
+    private IlgpuTweedieFused? _ilgpuTweedie;
     private FusedKernelSource _fusedKernels;
 
     /// <summary>ILGPU's runtime when this backend runs in ILGPU's context (<see cref="CudaDevices.CreateInIlgpuContext"/>), else null.</summary>
     internal IlgpuRuntime? Ilgpu { get; init; }
 
     /// <summary>
-    /// Selects the fused ambient kernels: hand-written CUDA C or the ILGPU C# twins, so the two can be compared on the
+    /// Selects the fused ambient and Tweedie kernels: hand-written CUDA C or the ILGPU C# twins, so the two can be compared on the
     /// same op, tensors and stream. Ilgpu needs a backend created in ILGPU's context.
     /// </summary>
     public FusedKernelSource FusedKernels
@@ -40,6 +41,8 @@ public sealed partial class CudaBackend
     private bool UseIlgpuFused => _fusedKernels == FusedKernelSource.Ilgpu;
 
     private IlgpuAmbientFused IlgpuFused => _ilgpuFused ??= new IlgpuAmbientFused(Ilgpu!);
+
+    private IlgpuTweedieFused IlgpuTweedie => _ilgpuTweedie ??= new IlgpuTweedieFused(Ilgpu!);
 
     /// <summary>A tensor of this backend as an ILGPU view of the same device memory.</summary>
     private ArrayView<float> IlgpuView(Tensor t) => ExternalDeviceBuffer.View(Ilgpu!.Accelerator, P(t), t.Numel);
@@ -66,6 +69,21 @@ public sealed partial class CudaBackend
     {
         Context.MakeCurrent();
         IlgpuFused.LossBackward(IlgpuView(d), IlgpuView(y), IlgpuView(mask), IlgpuView(weight), IlgpuView(gLoss), IlgpuView(gd), g);
+        Launches++;
+    }
+
+    private void IlgpuTweedieLoss(Tensor d, Tensor xt, Tensor xtn, Tensor coefficients, Tensor loss, TweedieGeometry g)
+    {
+        Context.MakeCurrent();
+        using var ws = new Scratch(Allocator, 4L * g.N);
+        IlgpuTweedie.Loss(new(IlgpuView(d), IlgpuView(xt), IlgpuView(xtn), IlgpuView(coefficients), default), IlgpuView(ws.Pointer, g.N), IlgpuView(loss), g);
+        Launches += 2;
+    }
+
+    private void IlgpuTweedieLossBackward(Tensor d, Tensor xt, Tensor xtn, Tensor coefficients, Tensor gLoss, Tensor gd, TweedieGeometry g)
+    {
+        Context.MakeCurrent();
+        IlgpuTweedie.LossBackward(new(IlgpuView(d), IlgpuView(xt), IlgpuView(xtn), IlgpuView(coefficients), IlgpuView(gd)), IlgpuView(gLoss), g);
         Launches++;
     }
 }

@@ -39,6 +39,15 @@ internal sealed class Draws
         return Tape.Own(Tensor.FromArray(host, shape, device));
     }
 
+    /// <summary>Per-sample rows [N, k]: row i holds f₀(v_i), …, f_{k−1}(v_i) (one upload for several per-image scalars).</summary>
+    public Tensor PerSampleRows(ReadOnlySpan<double> v, Device device, params Func<double, double>[] f)
+    {
+        var host = Buffer(ref _scalars, v.Length * f.Length);
+        for (int i = 0; i < v.Length; i++)
+            for (int j = 0; j < f.Length; j++) host[i * f.Length + j] = (float)f[j](v[i]);
+        return Tape.Own(Tensor.FromArray(host, new Shape(v.Length, f.Length), device));
+    }
+
     // Grow-only host buffers: sizes vary (the consistency term's sub-batch), allocations should not.
     private static Span<float> Buffer(ref float[] buffer, int length)
     {

@@ -42,6 +42,12 @@ public sealed class TweedieLoss : ITrainingObjective
     public TweedieConsistency? Consistency { get; }
 
     /// <summary>
+    /// True (the default): the loss and its gradient are each one fused pass (<see cref="Ops.TweedieLossFused"/>);
+    /// false: the same quantity from the unfused op chain (kept as its test). Results agree to float rounding.
+    /// </summary>
+    public bool Fused { get; set; } = true;
+
+    /// <summary>
     /// Draws σ_drawn per sample, then the noise, from <paramref name="rng"/>, and computes the loss at σ = max(σ_drawn, σn)
     /// (see <see cref="Compute(TrainingBatch, ReadOnlySpan{double}, Tensor)"/>). With <see cref="Consistency"/> on, adds
     /// c·<see cref="ConsistencyLoss"/> for the draws below σn (its noise drawn next); "loss" is then the total, and
@@ -88,14 +94,17 @@ public sealed class TweedieLoss : ITrainingObjective
 
         var xt = xtn + _draws.PerSample(sigma, s => Math.Sqrt(s * s - sn2), dev) * noise;
         var x0Hat = Denoiser.Denoise(xt, _draws.PerSample(sigma, s => s, dev, image: false));
-        var xtnHat = _draws.PerSample(sigma, s => 1 - sn2 / (s * s), dev) * x0Hat + _draws.PerSample(sigma, s => sn2 / (s * s), dev) * xt;
-        var weight = _draws.PerSample(sigma, Edm.LossWeight, dev);
-        var loss = Draws.WeightedSquaredError(xtnHat - xtn, weight);
+        // x̂_tn = a·x̂0 + b·xt with a = 1 − σn²/σ², b = σn²/σ²; loss weight λ(σ).
+        Func<double, double> a = s => 1 - sn2 / (s * s), b = s => sn2 / (s * s);
+        var loss = Fused
+            ? Ops.TweedieLossFused(x0Hat, xt, xtn, _draws.PerSampleRows(sigma, dev, a, b, Edm.LossWeight))
+            : Draws.WeightedSquaredError(_draws.PerSample(sigma, a, dev) * x0Hat + _draws.PerSample(sigma, b, dev) * xt - xtn,
+                _draws.PerSample(sigma, Edm.LossWeight, dev));
 
         var terms = new Dictionary<string, double> { ["loss"] = loss.Item(), ["at_sigma_n"] = (double)atFloor / sigma.Length };
         if (batch.Clean is { } x0)
             using (NoGrad.Scope())
-                terms["loss_x0"] = Draws.WeightedSquaredError(x0Hat - x0, weight).Item();
+                terms["loss_x0"] = Draws.WeightedSquaredError(x0Hat - x0, _draws.PerSample(sigma, Edm.LossWeight, dev)).Item();
         return new ObjectiveResult(loss, terms);
     }
 
