@@ -20,6 +20,8 @@ public static class Attention
         if (c3 % 3 != 0)
             throw new ArgumentException($"attention: qkv {qkv.Shape} must have 3·C channels.");
         int c = c3 / 3, hw = h * w;
+        // One fused pass where the backend has a kernel that beats the composition below (ILGPU on a GPU); the same math.
+        if (qkv.Device.Backend.PrefersFusedAttention(new(n, c, hw))) return Ops.AttentionFused(qkv);
         var r = Ops.Reshape(qkv, n, c, 3, hw);
         Tensor Part(int j) => Ops.Reshape(Ops.Slice(r, 2, j, 1), n, c, hw);
         var q = Part(0);

@@ -55,6 +55,23 @@ public class IlgpuCudaTests
         finally { be.FusedKernels = FusedKernelSource.CudaC; }
     }
 
+    // (N, C, T): odd sizes, and the U-Net's 16×16 level at the reference preset's width (8 images: the float64 reference runs on the host).
+    [TestCase(2, 5, 7)]
+    [TestCase(1, 130, 130)]
+    [TestCase(8, 256, 256)]
+    public void Fused_attention_matches_float64(int n, int c, int tokens)
+    {
+        var be = Backend();
+        be.FusedKernels = FusedKernelSource.Ilgpu;
+        try
+        {
+            Assert.That(be.PrefersFusedAttention(new(n, c, tokens)), Is.True);
+            Ops.AttentionFusedCheck.Run(be, be.Device, Rand.ForTest(n + c + tokens), n, c, tokens, 1e-4, "ILGPU");
+        }
+        finally { be.FusedKernels = FusedKernelSource.CudaC; }
+        Assert.That(be.PrefersFusedAttention(new(n, c, tokens)), Is.False, "CUDA C has no fused attention kernel: the composition runs");
+    }
+
     [Test]
     public void An_ilgpu_result_feeds_a_cuda_c_kernel_in_stream_order()
     {

@@ -1,0 +1,26 @@
+using AmbientNative.Tensors;
+
+namespace AmbientNative.Backends;
+
+/// <summary>Sizes of the fused attention: N images, C channels per head (one head), T tokens (H·W); scale 1/√C.</summary>
+public readonly record struct AttentionGeometry(int N, int C, int Tokens)
+{
+    public float Scale => 1f / MathF.Sqrt(C);
+    public long QkvSize => 3L * N * C * Tokens;
+    public long OutputSize => (long)N * C * Tokens;
+}
+
+public partial interface IBackend
+{
+    /// <summary>
+    /// True when this backend should run attention of these sizes as the fused op (<see cref="AttentionForward"/>) rather
+    /// than as GEMM + softmax + GEMM: where the fused kernel exists and beats the composition (see Nn.Attention).
+    /// </summary>
+    bool PrefersFusedAttention(AttentionGeometry g);
+
+    /// <summary><see cref="Cpu.Reference.AttentionRef.Forward{T}"/>: qkv [N, C, 3, T] → output [N, C, T] and lse [N, T].</summary>
+    void AttentionForward(Tensor qkv, Tensor output, Tensor lse, AttentionGeometry g);
+
+    /// <summary><see cref="Cpu.Reference.AttentionRef.Backward{T}"/>: every element of gQkv [N, C, 3, T] written.</summary>
+    void AttentionBackward(Tensor qkv, Tensor output, Tensor lse, Tensor gOut, Tensor gQkv, AttentionGeometry g);
+}
