@@ -10,7 +10,7 @@ Task("Build").Does(() =>
 Task("Test").IsDependentOn("Build").Does(() =>
     DotNetTest("AmbientNative.sln", new DotNetTestSettings { Configuration = configuration, NoBuild = true }));
 
-// CPU benchmarks (BenchmarkDotNet), then the PyTorch CPU anchor in the same run when python3-torch is installed.
+// CPU benchmarks (BenchmarkDotNet), then the PyTorch CPU anchors in the same run (python3-torch installed if missing).
 Task("Bench").Does(() =>
 {
     DotNetRun("benchmarks/AmbientNative.Benchmarks/AmbientNative.Benchmarks.csproj",
@@ -18,6 +18,13 @@ Task("Bench").Does(() =>
         new DotNetRunSettings { Configuration = "Release" });
     if (FileExists("/usr/bin/python3"))
     {
+        // The anchors need PyTorch: Debian's python3-torch, installed here (never by hand) when it is missing.
+        if (StartProcess("/usr/bin/python3", "-c \"import torch\"") != 0)
+        {
+            var apt = StartProcess("bash", new ProcessSettings { Arguments =
+                "-c \"apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch\"" });
+            if (apt != 0) Warning($"apt-get install python3-torch exited {apt}; the PyTorch anchors will fail");
+        }
         foreach (var script in GetFiles("benchmarks/anchors/*_cpu.py"))
         {
             var code = StartProcess("/usr/bin/python3", script.FullPath);

@@ -6,7 +6,8 @@ namespace AmbientNative.Tensors;
 /// </summary>
 public sealed class Rng
 {
-    private const uint M0 = 0xD2511F53, M1 = 0xCD9E8D57, W0 = 0x9E3779B9, W1 = 0xBB67AE85;
+    // Philox-4x32 multipliers and Weyl key increments (internal: the SIMD dropout mask reproduces Block with them).
+    internal const uint M0 = 0xD2511F53, M1 = 0xCD9E8D57, W0 = 0x9E3779B9, W1 = 0xBB67AE85;
     private readonly uint[] _buffer = new uint[4];
     private int _bufferPos = 4;
 
