@@ -5,9 +5,11 @@
 #   tools/gpu-test.sh command         print the command to run on the GPU host
 #   tools/gpu-test.sh run [args...]   on the GPU host, from the folder holding .gpu/t.tgz: unpack and run the
 #                                     Gpu tests (extra args go to the test runner)
-#   tools/gpu-test.sh session OUTDIR  on the GPU host: device facts, Gpu tests, the conv2d benchmark with its
-#                                     PyTorch anchor, then compute-sanitizer memcheck, racecheck and synccheck;
-#                                     logs into OUTDIR, a summary table last
+#   tools/gpu-test.sh session OUTDIR  on the GPU host: device facts, Gpu tests, the benchmarks (ours, then inside
+#                                     ILGPU's context with the ILGPU kernels), the PyTorch anchors, then
+#                                     compute-sanitizer memcheck, racecheck and synccheck; logs into OUTDIR, a
+#                                     summary table last. STEPS picks steps (default: all but mirror, which fits
+#                                     the 10-minute command limit); SANITIZE narrows the sanitizer filters.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bundle="${BUNDLE:-.gpu/t.tgz}"
@@ -50,8 +52,10 @@ case "${1:-}" in
     find_nvrtc
     t="$dest/AmbientNative.Tests"
     declare -A rc
+    steps="${STEPS:-tests ilgpu bench torch memcheck racecheck synccheck}"
     step() { # name timeout command...
       local name=$1 limit=$2; shift 2
+      [[ " $steps " == *" $name "* ]] || return 0
       echo "=== $name: $*" | tee "$out/$name.log"
       local s=$SECONDS
       timeout "$limit" "$@" >>"$out/$name.log" 2>&1
@@ -62,29 +66,31 @@ case "${1:-}" in
     date -u; uname -r
     nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,clocks.mem,clocks.max.mem,power.limit,temperature.gpu --format=csv
     nvcc --version | tail -2
-    # Step limits add up to under 10 minutes (the device tool's limit for one command). SANITIZE narrows the
-    # sanitizer passes to a filter (e.g. the kernels changed since the last clean run) when time is short.
+    # The default steps' limits add up to 570 s, under the device tool's 10 minutes for one command (mirror adds
+    # 90). SANITIZE narrows the sanitizer passes to a filter (e.g. the kernels changed since the last clean run).
     anchors="$here/../benchmarks/anchors"; [ -d "$anchors" ] || anchors="$here"
-    step tests 150 "$t" --filter "TestCategory=Gpu" --output detailed
+    step tests 140 "$t" --filter "TestCategory=Gpu" --output detailed
     AMBIENT_PYTHON="$(command -v python3)" AMBIENT_ANCHORS="$anchors" step mirror 90 "$t" --filter "TestCategory=GpuMirror" --output detailed
-    AMBIENT_GPU_BENCH=1 AMBIENT_BENCH_OUT="$out/bench.json" step bench 120 "$t" --filter "TestCategory=GpuBench" --output detailed
-    # Our backend inside ILGPU's context: the ILGPU-vs-CUDA C parity tests and the fused benchmark with both.
-    AMBIENT_CUDA_CONTEXT=ilgpu AMBIENT_GPU_BENCH=1 step ilgpu 90 "$t" --filter "FullyQualifiedName~IlgpuCuda|FullyQualifiedName~CudaAmbientFusedBenchmark" --output detailed
-    { PYTHONUNBUFFERED=1 step torch 60 python3 "$anchors/conv2d_torch.py" "$out/torch.json"; PYTHONUNBUFFERED=1 timeout 60 python3 "$anchors/train_step_gpu.py" >>"$out/torch.log" 2>&1; }
+    # Our backend inside ILGPU's context first (the first GPU run of the ILGPU kernels): the ILGPU-vs-CUDA C parity
+    # tests, then the fused-loss and attention benchmarks with both implementations.
+    AMBIENT_CUDA_CONTEXT=ilgpu AMBIENT_GPU_BENCH=1 step ilgpu 70 "$t" --filter "FullyQualifiedName~IlgpuCuda|FullyQualifiedName~CudaAmbientFusedBenchmark|FullyQualifiedName~CudaAttentionBenchmark" --output detailed
+    AMBIENT_GPU_BENCH=1 AMBIENT_BENCH_OUT="$out/bench.json" step bench 90 "$t" --filter "TestCategory=GpuBench&FullyQualifiedName!~CudaAttentionBenchmark" --output detailed
+    { PYTHONUNBUFFERED=1 step torch 50 python3 "$anchors/conv2d_torch.py" "$out/torch.json"; [[ " $steps " == *" torch "* ]] && PYTHONUNBUFFERED=1 timeout 50 python3 "$anchors/train_step_gpu.py" >>"$out/torch.log" 2>&1; }
     # The two tests that provoke driver errors on purpose are left out, so any API error reported is real.
     quiet="TestCategory=Gpu&FullyQualifiedName!~A_bad_launch&FullyQualifiedName!~A_missing_kernel${SANITIZE:+&($SANITIZE)}"
-    step memcheck 120 compute-sanitizer --tool memcheck --error-exitcode 99 "$t" --filter "$quiet"
+    step memcheck 100 compute-sanitizer --tool memcheck --error-exitcode 99 "$t" --filter "$quiet"
     # racecheck and synccheck: the fixtures whose kernels use shared memory and barriers (conv, GEMM, group norm,
-    # block reductions: sums, the per-channel binary backward, sum of squares, the fused ambient loss).
-    shared="TestCategory=Gpu&(FullyQualifiedName~CudaConvTests|FullyQualifiedName~CudaGemmGroupNormTests|FullyQualifiedName~Sum_and|FullyQualifiedName~SumRows|FullyQualifiedName~Binary_forward|FullyQualifiedName~Scale_ema|FullyQualifiedName~AmbientFused)${SANITIZE:+&($SANITIZE)}"
-    step racecheck 90 compute-sanitizer --tool racecheck --racecheck-report all --error-exitcode 99 "$t" --filter "$shared"
-    step synccheck 40 compute-sanitizer --tool synccheck --error-exitcode 99 "$t" --filter "$shared"
+    # block reductions: sums, the per-channel binary backward, sum of squares, the fused ambient and Tweedie losses,
+    # and the ILGPU kernels run inside ILGPU's context, whose group reductions and attention rows use shared memory).
+    shared="TestCategory=Gpu&(FullyQualifiedName~CudaConvTests|FullyQualifiedName~CudaGemmGroupNormTests|FullyQualifiedName~Sum_and|FullyQualifiedName~SumRows|FullyQualifiedName~Binary_forward|FullyQualifiedName~Scale_ema|FullyQualifiedName~AmbientFused|FullyQualifiedName~TweedieFused|FullyQualifiedName~IlgpuCuda)${SANITIZE:+&($SANITIZE)}"
+    step racecheck 40 compute-sanitizer --tool racecheck --racecheck-report all --error-exitcode 99 "$t" --filter "$shared"
+    step synccheck 30 compute-sanitizer --tool synccheck --error-exitcode 99 "$t" --filter "$shared"
     echo
     echo "== summary"
-    for n in tests mirror bench torch memcheck racecheck synccheck; do
+    for n in $steps; do
       printf '%-10s exit %-4s %s\n' "$n" "${rc[$n]:-?}" "$(grep -E 'total:|succeeded:|failed:|ERROR SUMMARY|RACECHECK SUMMARY' "$out/$n.log" | tr -s ' ' | tr '\n' ' ' | cut -c1-150)"
     done
-    grep -hE 'median|spot check|regs|peak|^torch|^ours|N = ' "$out/bench.log" "$out/torch.log" "$out/mirror.log" | sed 's/^ *//'
+    grep -hE 'median|spot check|regs|peak|^torch|^ours|N = |fused|composition|TFLOP' "$out"/{bench,ilgpu,torch,mirror}.log 2>/dev/null | grep -vE 'skipped|no CUDA device' | sed 's/^ *//'
     ;;
   *)
     sed -n '2,12p' "$0"; exit 2

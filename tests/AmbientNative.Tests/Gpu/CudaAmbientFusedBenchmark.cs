@@ -7,7 +7,7 @@ using AmbientNative.Tests.Testing;
 namespace AmbientNative.Tests.Gpu;
 
 /// <summary>
-/// Times the fused ambient kernels at batch 256, 3×32×32 with a shared mask (CUDA events, median of 20 after 3
+/// Times the fused ambient kernels (and the fused Tweedie loss) at batch 256, 3×32×32 with a shared mask (CUDA events, median of 20 after 3
 /// warm-ups) and the unfused op chains they replace, on our backend. Prints GB/s of compulsory traffic (each operand
 /// read once, each output written once) against DRAM peak and against a device-to-device copy of the same bytes (the
 /// issue's goal: ≥ 80 % of copy bandwidth). Operands rotate over 8 sets (~170 MB) so no call finds its data in L2.
@@ -80,6 +80,37 @@ public class CudaAmbientFusedBenchmark
             Report("ILGPU fused ambient loss backward (gD)", backBytes, Time(s => be.AmbientLossBackward(s.D, s.Y, s.Mask, s.Weight, s.GLoss, s.Gd, gl)), CopyGBs(backBytes));
             be.FusedKernels = FusedKernelSource.CudaC;
         }
+
+        // The fused Tweedie loss on the same buffers (D, xt = Noise, x_tn = Y): reads 3C planes, its backward also
+        // writes gD; CUDA C, then (in ILGPU's context) the ILGPU twin.
+        var coefHost = new float[3 * N];
+        for (int i = 0; i < N; i++) { float a = 0.2f + 0.7f * i / N; coefHost[3 * i] = a; coefHost[3 * i + 1] = 1 - a; coefHost[3 * i + 2] = 1.5f; }
+        using var coef = Tensor.FromArray(coefHost, new Shape(N, 3), dev);
+        var tg = new TweedieGeometry(N, C * H * W);
+        double twLoss = px * 3 * C, twBack = px * 4 * C;
+        Report("fused Tweedie loss (per-image sums + mean)", twLoss, Time(s => be.TweedieLoss(s.D, s.Noise, s.Y, coef, loss, tg)), CopyGBs(twLoss));
+        Report("fused Tweedie loss backward (gD)", twBack, Time(s => be.TweedieLossBackward(s.D, s.Noise, s.Y, coef, s.GLoss, s.Gd, tg)), CopyGBs(twBack));
+        if (be.Ilgpu != null)
+        {
+            be.FusedKernels = FusedKernelSource.Ilgpu;
+            Report("ILGPU fused Tweedie loss (per-image sums + mean)", twLoss, Time(s => be.TweedieLoss(s.D, s.Noise, s.Y, coef, loss, tg)), CopyGBs(twLoss));
+            Report("ILGPU fused Tweedie loss backward (gD)", twBack, Time(s => be.TweedieLossBackward(s.D, s.Noise, s.Y, coef, s.GLoss, s.Gd, tg)), CopyGBs(twBack));
+            be.FusedKernels = FusedKernelSource.CudaC;
+        }
+        Report("unfused Tweedie loss forward + backward (Ops)", twLoss + twBack, Time(s =>
+        {
+            using var tape = new Tape();
+            Tensor Col(int j) => Ops_.Reshape(Ops_.Slice(coef, 1, j, 1), N, 1, 1, 1);
+            var l = Ops_.Sum(Col(2) * Ops_.Square(Col(0) * s.D + Col(1) * s.Noise - s.Y)) * (1f / N);
+            tape.Backward(l);
+            s.D.ZeroGrad();
+        }), null);
+        Report("fused Tweedie loss forward + backward (Ops.TweedieLossFused)", twLoss + twBack, Time(s =>
+        {
+            using var tape = new Tape();
+            tape.Backward(Ops_.TweedieLossFused(s.D, s.Noise, s.Y, coef));
+            s.D.ZeroGrad();
+        }), null);
 
         // The same work through Ops (what AmbientLoss does with Fused = false, and with it for comparison): allocation
         // from the caching allocator and the tape's bookkeeping included, as in a training step.
