@@ -4,15 +4,17 @@ using AmbientNative.Tests.Testing;
 
 namespace AmbientNative.Tests.Gpu;
 
-/// <summary>The sampler update on CUDA (composed from the binary and affine kernels) against the float64 reference.</summary>
+/// <summary>The sampler update on CUDA (composed from the binary and affine kernels) against the float64 reference, outputs poisoned.</summary>
 [Category("Gpu")]
 public class CudaSamplerStepTests
 {
     [TestCase(1)]
     [TestCase(100_003)]
-    public void Euler_and_heun_updates_match_float64(int n)
+    public void Euler_and_heun_updates_match_float64(int n) => Run(Gpu.Device(), n);
+
+    /// <summary>The same check on any device (IlgpuCudaTests runs it with the ILGPU kernel selected).</summary>
+    internal static void Run(Device dev, int n)
     {
-        var dev = Gpu.Device();
         var rng = Rand.ForTest(n);
         var xHat = Gpu.F32(Rand.Normal(rng, n)); var d1 = Gpu.F32(Rand.Normal(rng, n));
         var xE = Gpu.F32(Rand.Normal(rng, n)); var d2 = Gpu.F32(Rand.Normal(rng, n));

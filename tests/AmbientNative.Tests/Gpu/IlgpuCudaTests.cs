@@ -72,6 +72,16 @@ public class IlgpuCudaTests
         Assert.That(be.PrefersFusedAttention(new(n, c, tokens)), Is.False, "CUDA C has no fused attention kernel: the composition runs");
     }
 
+    [TestCase(1)]
+    [TestCase(100_003)]
+    public void Ilgpu_sampler_step_matches_float64(int n)
+    {
+        var be = Backend();
+        be.FusedKernels = FusedKernelSource.Ilgpu;
+        try { CudaSamplerStepTests.Run(be.Device, n); }
+        finally { be.FusedKernels = FusedKernelSource.CudaC; }
+    }
+
     [Test]
     public void An_ilgpu_result_feeds_a_cuda_c_kernel_in_stream_order()
     {
