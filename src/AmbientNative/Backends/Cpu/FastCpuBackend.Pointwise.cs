@@ -1,0 +1,127 @@
+using System.Numerics;
+using AmbientNative.Tensors;
+
+namespace AmbientNative.Backends.Cpu;
+
+public partial class FastCpuBackend
+{
+    // The remaining reference ops of a training step's profile (softmax, in-place accumulation, affine, nearest
+    // upsampling): parallel, SIMD where the arithmetic allows it, and every float operation the reference's in the
+    // reference's order, so results are bit-identical to it (the softmax keeps MathF.Exp and its float64 row sums).
+
+    public override void AddInPlace(Tensor y, Tensor x, float alpha)
+    {
+        float[] yv = Arr(y), xv = Arr(x);
+        ForChunks(y.Numel, Vector<float>.Count, (lo, hi) =>
+        {
+            int i = lo, w = Vector<float>.Count;
+            for (; i + w <= hi; i += w) (new Vector<float>(yv, i) + alpha * new Vector<float>(xv, i)).CopyTo(yv, i);
+            for (; i < hi; i++) yv[i] += alpha * xv[i];
+        });
+    }
+
+    public override void Affine(Tensor x, float a, float b, Tensor y)
+    {
+        float[] xv = Arr(x), yv = Arr(y);
+        ForChunks(x.Numel, Vector<float>.Count, (lo, hi) =>
+        {
+            int i = lo, w = Vector<float>.Count;
+            for (; i + w <= hi; i += w) (a * new Vector<float>(xv, i) + new Vector<float>(b)).CopyTo(yv, i);
+            for (; i < hi; i++) yv[i] = a * xv[i] + b;
+        });
+    }
+
+    public override void Softmax(Tensor x, Tensor y)
+    {
+        int n = x.Shape[-1];
+        float[] xv = Arr(x), yv = Arr(y);
+        ForRows(x.Numel / n, n, r =>
+        {
+            var xr = xv.AsSpan(r * n, n);
+            var yr = yv.AsSpan(r * n, n);
+            float max = Max(xr);
+            double sum = 0;
+            for (int i = 0; i < n; i++) { yr[i] = MathF.Exp(xr[i] - max); sum += yr[i]; }
+            Scale(yr, (float)(1 / sum));
+        });
+    }
+
+    public override void SoftmaxBackward(Tensor y, Tensor gy, Tensor gx)
+    {
+        int n = y.Shape[-1];
+        float[] yv = Arr(y), gv = Arr(gy), xv = Arr(gx);
+        ForRows(y.Numel / n, n, r =>
+        {
+            int s = r * n;
+            double dot = 0;
+            for (int i = 0; i < n; i++) dot += gv[s + i] * yv[s + i];
+            float d = (float)dot;
+            int k = 0, w = Vector<float>.Count;
+            for (; k + w <= n; k += w)
+                (new Vector<float>(yv, s + k) * (new Vector<float>(gv, s + k) - new Vector<float>(d))).CopyTo(xv, s + k);
+            for (; k < n; k++) xv[s + k] = yv[s + k] * (gv[s + k] - d);
+        });
+    }
+
+    public override void Upsample2x(Tensor x, Tensor y)
+    {
+        var (n, c, h, w) = x.Shape.Nchw("upsample2x input");
+        float[] xv = Arr(x), yv = Arr(y);
+        ForRows(n * c * h, 4 * w, row => // one input row → two output rows, each pixel twice
+        {
+            int o = (row / h * 2 * h + row % h * 2) * 2 * w;
+            for (int j = 0; j < w; j++) yv[o + 2 * j] = yv[o + 2 * j + 1] = xv[row * w + j];
+            Array.Copy(yv, o, yv, o + 2 * w, 2 * w);
+        });
+    }
+
+    public override void Upsample2xBackward(Tensor gy, Tensor gx)
+    {
+        var (n, c, h, w) = gx.Shape.Nchw("upsample2x input gradient");
+        float[] gv = Arr(gy), xv = Arr(gx);
+        ForRows(n * c * h, 4 * w, row =>
+        {
+            int top = (row / h * 2 * h + row % h * 2) * 2 * w, bottom = top + 2 * w;
+            // The reference's order: 0 + the block's top-left, top-right, bottom-left, bottom-right.
+            for (int j = 0; j < w; j++)
+                xv[row * w + j] = 0f + gv[top + 2 * j] + gv[top + 2 * j + 1] + gv[bottom + 2 * j] + gv[bottom + 2 * j + 1];
+        });
+    }
+
+    /// <summary>body(r) for every row r &lt; rows, in parallel once there is enough work (rows of <paramref name="rowLength"/> elements).</summary>
+    private static void ForRows(int rows, int rowLength, Action<int> body)
+    {
+        if ((long)rows * rowLength < 1 << 16 || rows < 2)
+        {
+            for (int r = 0; r < rows; r++) body(r);
+            return;
+        }
+        int parts = Math.Min(rows, 4 * Environment.ProcessorCount);
+        Parallel.For(0, parts, p =>
+        {
+            int lo = (int)((long)rows * p / parts), hi = (int)((long)rows * (p + 1) / parts);
+            for (int r = lo; r < hi; r++) body(r);
+        });
+    }
+
+    private static float Max(ReadOnlySpan<float> x)
+    {
+        float max = float.NegativeInfinity;
+        int i = 0, w = Vector<float>.Count;
+        if (x.Length >= w)
+        {
+            var m = new Vector<float>(x);
+            for (i = w; i + w <= x.Length; i += w) m = Vector.Max(m, new Vector<float>(x[i..]));
+            for (int k = 0; k < w; k++) max = MathF.Max(max, m[k]);
+        }
+        for (; i < x.Length; i++) max = MathF.Max(max, x[i]);
+        return max;
+    }
+
+    private static void Scale(Span<float> y, float s)
+    {
+        int i = 0, w = Vector<float>.Count;
+        for (; i + w <= y.Length; i += w) (new Vector<float>(y[i..]) * s).CopyTo(y[i..]);
+        for (; i < y.Length; i++) y[i] *= s;
+    }
+}
