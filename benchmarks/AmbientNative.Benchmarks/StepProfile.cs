@@ -15,11 +15,11 @@ namespace AmbientNative.Benchmarks;
 /// Where a training step's time goes: the step of <see cref="TrainingStepBenchmarks"/> on a device whose backend is
 /// the fast CPU backend behind a timing proxy, so every backend call is timed by method name (forward and backward
 /// share methods: Conv2dForward, Conv2dBackwardData, ...). The proxy costs a reflection call per op (~1 µs, a few
-/// hundred per step). Run: dotnet run -c Release --project benchmarks/AmbientNative.Benchmarks -- profile [steps]
+/// hundred per step). Run: dotnet run -c Release --project benchmarks/AmbientNative.Benchmarks -- profile [steps] [preset] [batch]
 /// </summary>
 public static class StepProfile
 {
-    public static void Run(int steps)
+    public static void Run(int steps, UNetConfig config, int batchSize)
     {
         Device? device = null;
         var inner = new ProfiledCpuBackend(() => device!);
@@ -28,11 +28,10 @@ public static class StepProfile
         device = new Device(DeviceKind.Cpu, 0, "cpu (fast, profiled)", () => proxy);
         var timer = (TimingProxy)(object)proxy;
 
-        var config = TrainingStepBenchmarks.Config;
         using var net = new UNet(config, device, seed: 1);
         var loss = new AmbientLoss(new EdmPreconditioner(net));
         using var adam = new Adam(net.Parameters(), lr: 1e-4);
-        var batch = Shared.SyntheticAmbientBatch.Make(config, TrainingStepBenchmarks.Batch, device, new Rng(2));
+        var batch = Shared.SyntheticAmbientBatch.Make(config, batchSize, device, new Rng(2));
         var rng = new Rng(3);
         var stepTimes = new List<double>();
         for (int s = 0; s < steps; s++)
