@@ -82,6 +82,16 @@ public class IlgpuCudaTests
         finally { be.FusedKernels = FusedKernelSource.CudaC; }
     }
 
+    [TestCase(1)]
+    [TestCase(786_433)]
+    public void Ilgpu_noise_matches_the_reference(int n)
+    {
+        var be = Backend();
+        be.FusedKernels = FusedKernelSource.Ilgpu;
+        try { CudaNoiseTests.Run(be.Device, n, exact: false); }
+        finally { be.FusedKernels = FusedKernelSource.CudaC; }
+    }
+
     [Test]
     public void An_ilgpu_result_feeds_a_cuda_c_kernel_in_stream_order()
     {

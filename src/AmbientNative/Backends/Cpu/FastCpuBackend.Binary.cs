@@ -140,10 +140,10 @@ public partial class FastCpuBackend
         ka > 1 && kb > 1 ? Math.Min(ka, kb) : ka > 1 ? ka : kb > 1 ? kb : 8192;
 
     /// <summary>Runs body(lo, hi) over chunk-aligned ranges (hi ≤ len), in parallel when there is enough work to pay for it.</summary>
-    private static void ForChunks(int len, int chunk, Action<int, int> body)
+    private static void ForChunks(int len, int chunk, Action<int, int> body, int minParallel = 1 << 16)
     {
         int chunks = (len + chunk - 1) / chunk;
-        if (len < 1 << 16 || chunks < 2) { body(0, len); return; }
+        if (len < minParallel || chunks < 2) { body(0, len); return; }
         int parts = Math.Min(chunks, 4 * Environment.ProcessorCount);
         Parallel.For(0, parts, p => body((int)((long)chunks * p / parts) * chunk, Math.Min(len, (int)((long)chunks * (p + 1) / parts) * chunk)));
     }

@@ -1,4 +1,5 @@
 using AmbientNative.Autograd;
+using AmbientNative.Backends.Cpu.Reference;
 using AmbientNative.Tensors;
 
 namespace AmbientNative.Diffusion.Losses;
@@ -6,11 +7,11 @@ namespace AmbientNative.Diffusion.Losses;
 /// <summary>
 /// The host side of a training step's randomness, shared by the objectives: per-sample σ drawn from the seeded
 /// <see cref="Rng"/> (all σ first, then the noise, in sample order), per-sample scalars and noise copied to the
-/// batch's device. Every tensor made here is owned by the current tape. Host buffers are reused between steps.
+/// batch's device (the noise drawn there). Every tensor made here is owned by the current tape. Host buffers are
+/// reused between steps.
 /// </summary>
 internal sealed class Draws
 {
-    private float[] _noise = [];
     private float[] _scalars = [];
 
     /// <summary>σ_i = max(exp(N(pMean, pStd²)), floor) for i &lt; n.</summary>
@@ -22,12 +23,17 @@ internal sealed class Draws
         return s;
     }
 
-    /// <summary>Standard normal noise of <paramref name="shape"/> on <paramref name="device"/>.</summary>
+    /// <summary>
+    /// Standard normal noise of <paramref name="shape"/>, drawn by <paramref name="device"/>'s backend from blocks
+    /// (Seed, Counter …) of <paramref name="rng"/>, which then skips them (<see cref="NormalRef"/>): the values a host
+    /// FillNormal would draw from an empty buffer, without a single-threaded host loop and an upload per step.
+    /// </summary>
     public Tensor Noise(Shape shape, Rng rng, Device device)
     {
-        var host = Buffer(ref _noise, shape.Numel);
-        rng.FillNormal(host);
-        return Tape.Own(Tensor.FromArray(host, shape, device));
+        var noise = Tape.Own(Tensor.Empty(shape, device));
+        device.Backend.FillNormal(noise, rng.Seed, rng.Counter);
+        rng.Advance(NormalRef.Blocks(shape.Numel));
+        return noise;
     }
 
     /// <summary>f(v_i) per sample as [N] (<paramref name="image"/> false) or [N, 1, 1, 1] (broadcasts over C, H, W).</summary>

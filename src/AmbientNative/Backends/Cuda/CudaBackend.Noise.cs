@@ -1,0 +1,29 @@
+using AmbientNative.Backends.Cpu;
+using AmbientNative.Backends.Ilgpu;
+using AmbientNative.Tensors;
+
+namespace AmbientNative.Backends.Cuda;
+
+public sealed partial class CudaBackend
+{
+    private IlgpuNoise? _ilgpuNoise;
+
+    /// <summary>
+    /// With the ILGPU kernels selected (<see cref="FusedKernels"/> = Ilgpu), drawn on the device by the ILGPU kernel;
+    /// otherwise drawn on the host by every core (the fast CPU backend's code, so the values are the reference's) and
+    /// uploaded. No CUDA C noise kernel is written.
+    /// </summary>
+    public void FillNormal(Tensor y, ulong seed, ulong counter)
+    {
+        if (UseIlgpuFused)
+        {
+            Context.MakeCurrent();
+            (_ilgpuNoise ??= new IlgpuNoise(Ilgpu!)).Fill(IlgpuView(y), seed, counter);
+            Launches++;
+            return;
+        }
+        var host = new float[y.Numel];
+        FastCpuBackend.FillNormalParallel(host, host.Length, seed, counter);
+        y.Storage.CopyFrom(host);
+    }
+}

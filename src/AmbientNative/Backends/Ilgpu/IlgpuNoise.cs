@@ -1,0 +1,47 @@
+using AmbientNative.Tensors;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace AmbientNative.Backends.Ilgpu;
+
+/// <summary>
+/// Standard normal noise drawn where the tensor lives (the formula of NormalRef): one thread per pair of elements
+/// runs one Philox-4x32-10 block (seed, counter + pair) and two Box–Muller transforms in float64. On a GPU this replaces
+/// a single-threaded host draw and its upload (at batch 256, 3×32×32, ~0.8 M normals per step).
+/// </summary>
+internal sealed class IlgpuNoise
+{
+    private readonly Action<Index1D, ArrayView<float>, ulong, ulong> _fill;
+
+    public IlgpuNoise(IlgpuRuntime runtime) =>
+        _fill = runtime.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ulong, ulong>(FillKernel);
+
+    public void Fill(ArrayView<float> y, ulong seed, ulong counter)
+    {
+        long pairs = (y.Length + 1) / 2;
+        if (pairs > 0) _fill((int)pairs, y, seed, counter);
+    }
+
+    private static void FillKernel(Index1D pair, ArrayView<float> y, ulong seed, ulong counter)
+    {
+        int p = pair;
+        ulong block = counter + (ulong)p;
+        uint c0 = (uint)block, c1 = (uint)(block >> 32), c2 = 0, c3 = 0, k0 = (uint)seed, k1 = (uint)(seed >> 32);
+        for (int r = 0; r < 10; r++)
+        {
+            ulong p0 = (ulong)Rng.M0 * c0, p1 = (ulong)Rng.M1 * c2;
+            uint n0 = (uint)(p1 >> 32) ^ c1 ^ k0, n2 = (uint)(p0 >> 32) ^ c3 ^ k1;
+            c0 = n0; c1 = (uint)p1; c2 = n2; c3 = (uint)p0;
+            k0 += Rng.W0; k1 += Rng.W1;
+        }
+        long i = 2L * p;
+        y[i] = Sample(c0, c1);
+        if (i + 1 < y.Length) y[i + 1] = Sample(c2, c3);
+    }
+
+    private static float Sample(uint w1, uint w2)
+    {
+        double u1 = ((w1 >> 8) + 1.0) / 16777216.0, u2 = ((w2 >> 8) + 1.0) / 16777216.0;
+        return 0f + (float)(Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2));
+    }
+}
