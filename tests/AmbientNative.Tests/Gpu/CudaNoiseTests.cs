@@ -12,7 +12,7 @@ public class CudaNoiseTests
     [TestCase(786_433)]
     public void Draws_the_reference_values(int n) => Run(Gpu.Device(), n, exact: true);
 
-    /// <summary>Also run by IlgpuCudaTests with the ILGPU kernel (float64 log/cos on the device: within a few ulps).</summary>
+    /// <summary>Also run by IlgpuCudaTests with the ILGPU kernel (float32 Box–Muller on the device: within 1e-5).</summary>
     internal static void Run(Device dev, int n, bool exact)
     {
         var expected = new float[n];
@@ -20,6 +20,6 @@ public class CudaNoiseTests
         using var y = Gpu.Poisoned(new Shape(n), dev);
         dev.Backend.FillNormal(y, 123, (1UL << 32) - 7);
         if (exact) Assert.That(y.ToArray(), Is.EqualTo(expected));
-        else Check.Close(y.ToArray(), Check.ToDouble(expected), 1e-6, "device noise");
+        else Check.Close(y.ToArray(), Check.ToDouble(expected), 1e-5, "device noise (float32 Box–Muller)");
     }
 }
