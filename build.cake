@@ -21,6 +21,7 @@ Task("Bench").Does(() =>
         // The anchors need PyTorch: Debian's python3-torch, installed here (never by hand) when it is missing.
         if (StartProcess("/usr/bin/python3", "-c \"import torch\"") != 0)
         {
+            Information("PyTorch is missing: installing Debian's python3-torch with apt-get (needs root) for the anchors.");
             var apt = StartProcess("bash", new ProcessSettings { Arguments =
                 "-c \"apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch\"" });
             if (apt != 0) Warning($"apt-get install python3-torch exited {apt}; the PyTorch anchors will fail");

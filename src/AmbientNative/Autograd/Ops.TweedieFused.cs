@@ -9,7 +9,8 @@ public static partial class Ops
     /// <summary>
     /// The Ambient Tweedie loss in one pass (see <see cref="TweedieFusedRef"/>): (1/N)·Σᵢ λᵢ·‖aᵢ·D + bᵢ·xt − x_tn‖² as a
     /// scalar, from D, xt, x_tn [N, …] (same shape) and <paramref name="coefficients"/> [N, 3] with rows (aᵢ, bᵢ, λᵢ).
-    /// It replaces the chain a·D + b·xt − x_tn, square, λ-weighted sum (five launches and four temporaries). Gradient
+    /// It replaces the chain a·D, b·xt, add, subtract, square, ×λ, sum, ×1/N (eight launches and seven temporaries,
+    /// three per-image uploads where this takes one [N, 3]). Gradient
     /// for D only (xt, x_tn and the coefficients are data): gD = (2/N)·λᵢ·aᵢ·rᵢ·gL, one pass.
     /// </summary>
     public static Tensor TweedieLossFused(Tensor d, Tensor xt, Tensor xtn, Tensor coefficients)

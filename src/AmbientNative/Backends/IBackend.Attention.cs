@@ -13,8 +13,10 @@ public readonly record struct AttentionGeometry(int N, int C, int Tokens)
 public partial interface IBackend
 {
     /// <summary>
-    /// True when this backend should run attention of these sizes as the fused op (<see cref="AttentionForward"/>) rather
-    /// than as GEMM + softmax + GEMM: where the fused kernel exists and beats the composition (see Nn.Attention).
+    /// True when Nn.Attention should run attention of these sizes as the fused op (<see cref="AttentionForward"/>) on this
+    /// backend rather than as GEMM + softmax + GEMM. The backend's choice, not a measured speed: the reference runs the
+    /// op (it is the specification), the ILGPU backends run their kernel where it fits (to exercise and measure it),
+    /// the fast CPU backend and CUDA C run the composition.
     /// </summary>
     bool PrefersFusedAttention(AttentionGeometry g);
 

@@ -20,8 +20,16 @@ public static class Attention
         if (c3 % 3 != 0)
             throw new ArgumentException($"attention: qkv {qkv.Shape} must have 3·C channels.");
         int c = c3 / 3, hw = h * w;
-        // One fused pass where the backend has a kernel that beats the composition below (ILGPU on a GPU); the same math.
-        if (qkv.Device.Backend.PrefersFusedAttention(new(n, c, hw))) return Ops.AttentionFused(qkv);
+        // The fused op where the backend chooses it (IBackend.PrefersFusedAttention: the reference, the ILGPU kernels);
+        // the same math as the composition below.
+        return qkv.Device.Backend.PrefersFusedAttention(new(n, c, hw)) ? Ops.AttentionFused(qkv) : Composed(qkv);
+    }
+
+    /// <summary>The same attention as GEMM + softmax + GEMM through the tape (what Forward runs unless the backend prefers the fused op).</summary>
+    internal static Tensor Composed(Tensor qkv)
+    {
+        var (n, c3, h, w) = qkv.Shape.Nchw("attention qkv");
+        int c = c3 / 3, hw = h * w;
         var r = Ops.Reshape(qkv, n, c, 3, hw);
         Tensor Part(int j) => Ops.Reshape(Ops.Slice(r, 2, j, 1), n, c, hw);
         var q = Part(0);

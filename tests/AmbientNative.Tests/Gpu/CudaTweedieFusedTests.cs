@@ -11,7 +11,7 @@ public class CudaTweedieFusedTests
     [TestCase(1, 60)]
     [TestCase(1100, 2)]
     [TestCase(3, 3 * 33 * 35)]
-    [TestCase(256, 3072)]
+    [TestCase(256, 3072, Category = "GpuLarge")]
     public void Loss_and_gradient_match_float64(int n, int size)
     {
         var dev = Gpu.Device();

@@ -42,7 +42,7 @@ public class IlgpuCudaTests
 
     [TestCase(FusedKernelSource.Ilgpu, 1, 60)]
     [TestCase(FusedKernelSource.Ilgpu, 130, 2)]
-    [TestCase(FusedKernelSource.Ilgpu, 256, 3072)]
+    [TestCase(FusedKernelSource.Ilgpu, 256, 3072, Category = "GpuLarge")]
     [TestCase(FusedKernelSource.CudaC, 3, 300)]
     public void Fused_tweedie_loss_matches_float64(FusedKernelSource source, int n, int size)
     {
@@ -58,7 +58,7 @@ public class IlgpuCudaTests
     // (N, C, T): odd sizes, and the U-Net's 16×16 level at the reference preset's width (8 images: the float64 reference runs on the host).
     [TestCase(2, 5, 7)]
     [TestCase(1, 130, 130)]
-    [TestCase(8, 256, 256)]
+    [TestCase(8, 256, 256, Category = "GpuLarge")]
     public void Fused_attention_matches_float64(int n, int c, int tokens)
     {
         var be = Backend();
@@ -82,8 +82,8 @@ public class IlgpuCudaTests
         finally { be.FusedKernels = FusedKernelSource.CudaC; }
     }
 
-    [TestCase(1)]
-    [TestCase(786_433)]
+    [TestCase(1001)]
+    [TestCase(786_433, Category = "GpuLarge")]
     public void Ilgpu_noise_matches_the_reference(int n)
     {
         var be = Backend();

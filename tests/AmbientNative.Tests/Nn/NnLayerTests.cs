@@ -135,8 +135,10 @@ public class NnLayerTests
     }
 
     [Test]
-    // Reference and ILGPU run the fused attention op, the fast CPU backend the GEMM + softmax composition.
-    public void Attention_matches_float64_loops_forward_and_backward([ValueSource(typeof(CpuDevices), nameof(CpuDevices.All))] Device device)
+    // Forward: the fused op on the reference and ILGPU backends, the composition on the fast one; Composed: the GEMM +
+    // softmax composition on every backend (CUDA C's attention path, so its CPU specification stays tested).
+    public void Attention_matches_float64_loops_forward_and_backward(
+        [ValueSource(typeof(CpuDevices), nameof(CpuDevices.All))] Device device, [Values] bool composed)
     {
         var rng = Rand.ForTest();
         const int n = 2, c = 5, h = 3, w = 2, hw = h * w;
@@ -144,7 +146,7 @@ public class NnLayerTests
         var gy = Rand.Normal(rng, n * c * hw);
         using var tape = new Tape();
         using var x = Tensor.FromArray(Check.ToFloat(qkv), new Shape(n, 3 * c, h, w), device).RequireGrad();
-        var y = Attention.Forward(x);
+        var y = composed ? Attention.Composed(x) : Attention.Forward(x);
         Assert.That(y.Shape, Is.EqualTo(new Shape(n, c, h, w)));
         Check.Close(y.ToArray(), AttentionRef(qkv, n, c, hw), 1e-5, $"forward on {device}");
         tape.Backward(y, Tape.Own(Tensor.FromArray(Check.ToFloat(gy), y.Shape, device)));

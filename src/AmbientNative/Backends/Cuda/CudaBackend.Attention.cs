@@ -10,7 +10,7 @@ public sealed partial class CudaBackend
     /// attention kernel is the C# one (Backends/Ilgpu/IlgpuAttention.cs); no CUDA C attention kernel is written yet, so
     /// by default Nn.Attention runs the GEMM + softmax composition on our CUDA C kernels.
     /// </summary>
-    public bool PrefersFusedAttention(AttentionGeometry g) => UseIlgpuFused && g.Tokens <= IlgpuAttention.MaxTokens;
+    public bool PrefersFusedAttention(AttentionGeometry g) => UseIlgpuFused && IlgpuAttention.Fits(g);
 
     public void AttentionForward(Tensor qkv, Tensor output, Tensor lse, AttentionGeometry g)
     {
@@ -24,7 +24,9 @@ public sealed partial class CudaBackend
     {
         RequireIlgpuAttention();
         Context.MakeCurrent();
-        int scores = checked(g.N * g.Tokens * g.Tokens);
+        if (!IlgpuAttention.Fits(g))
+            throw new ArgumentException($"fused attention (ILGPU): {g.N} images of {g.Tokens} tokens, {g.C} channels exceed the kernel's limits; Nn.Attention uses GEMM + softmax there.");
+        int scores = g.N * g.Tokens * g.Tokens;
         using var p = new Scratch(Allocator, 4L * scores);
         using var gs = new Scratch(Allocator, 4L * scores);
         IlgpuAttentionKernels.Backward(new(IlgpuView(qkv), IlgpuView(output), IlgpuView(lse), IlgpuView(gOut), IlgpuView(gQkv),

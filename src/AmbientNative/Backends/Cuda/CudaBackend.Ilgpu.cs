@@ -4,7 +4,12 @@ using ILGPU;
 
 namespace AmbientNative.Backends.Cuda;
 
-/// <summary>Which implementation the fused loss ops (ambient input and loss, Tweedie loss) use on CUDA.</summary>
+/// <summary>
+/// Which kernels run on CUDA where both exist: the fused ambient input and loss and the Tweedie loss (CUDA C or ILGPU),
+/// and, only with Ilgpu, the fused attention, the fused sampler update and the noise draw on the device (float32
+/// Box–Muller, so the noise is close to, not equal to, the host stream's); with CudaC those three use the GEMM + softmax
+/// composition, the binary/affine composition and a host draw on every core.
+/// </summary>
 public enum FusedKernelSource
 {
     /// <summary>kernels/ambient_fused.cu and tweedie_fused.cu, compiled by NVRTC (the default).</summary>

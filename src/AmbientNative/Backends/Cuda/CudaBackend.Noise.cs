@@ -7,6 +7,7 @@ namespace AmbientNative.Backends.Cuda;
 public sealed partial class CudaBackend
 {
     private IlgpuNoise? _ilgpuNoise;
+    private float[] _noiseHost = [];
 
     /// <summary>
     /// With the ILGPU kernels selected (<see cref="FusedKernels"/> = Ilgpu), drawn on the device by the ILGPU kernel;
@@ -22,8 +23,8 @@ public sealed partial class CudaBackend
             Launches++;
             return;
         }
-        var host = new float[y.Numel];
-        FastCpuBackend.FillNormalParallel(host, host.Length, seed, counter);
-        y.Storage.CopyFrom(host);
+        if (_noiseHost.Length < y.Numel) _noiseHost = new float[y.Numel]; // grow-only: no 3 MB allocation per step
+        FastCpuBackend.FillNormalParallel(_noiseHost, y.Numel, seed, counter);
+        y.Storage.CopyFrom(_noiseHost.AsSpan(0, y.Numel));
     }
 }

@@ -55,6 +55,10 @@ internal sealed class IlgpuAttention
         _backwardColumns(new KernelConfig(g.N * g.Tokens, _groupSize), v, Args.Of(g));
     }
 
+    /// <summary>True when the kernels take these sizes: the row's logits fit shared memory and every index fits 32 bits.</summary>
+    public static bool Fits(AttentionGeometry g) =>
+        g.Tokens <= MaxTokens && (long)g.N * g.Tokens * g.Tokens <= int.MaxValue && g.QkvSize <= int.MaxValue;
+
     private static void Check(AttentionGeometry g)
     {
         if (g.Tokens > MaxTokens)

@@ -8,7 +8,7 @@ public sealed partial class IlgpuCpuBackend
     internal IlgpuAttention AttentionKernels => _attention ??= new IlgpuAttention(_runtime);
 
     /// <summary>Yes wherever the kernel fits (this backend exists to exercise the ILGPU kernels).</summary>
-    public override bool PrefersFusedAttention(AttentionGeometry g) => g.Tokens <= IlgpuAttention.MaxTokens;
+    public override bool PrefersFusedAttention(AttentionGeometry g) => IlgpuAttention.Fits(g);
 
     public override void AttentionForward(Tensor qkv, Tensor output, Tensor lse, AttentionGeometry g)
     {

@@ -24,9 +24,11 @@ internal sealed class Draws
     }
 
     /// <summary>
-    /// Standard normal noise of <paramref name="shape"/>, drawn by <paramref name="device"/>'s backend from blocks
-    /// (Seed, Counter …) of <paramref name="rng"/>, which then skips them (<see cref="NormalRef"/>): the values a host
-    /// FillNormal would draw from an empty buffer, without a single-threaded host loop and an upload per step.
+    /// Standard normal noise of <paramref name="shape"/>, drawn by <paramref name="device"/>'s backend from whole blocks
+    /// (Seed, Counter …) of <paramref name="rng"/>, which then skips them (<see cref="NormalRef"/>), without a
+    /// single-threaded host loop and an upload per step. Words left in the generator's buffer are dropped: after an odd
+    /// number of σ draws (two words each) that is half a block, so for an odd batch the noise differs from what a host
+    /// FillNormal would have drawn (for an even batch it is the same, bit for bit).
     /// </summary>
     public Tensor Noise(Shape shape, Rng rng, Device device)
     {

@@ -42,10 +42,14 @@ public sealed class TweedieLoss : ITrainingObjective
     public TweedieConsistency? Consistency { get; }
 
     /// <summary>
-    /// True (the default): the loss and its gradient are each one fused pass (<see cref="Ops.TweedieLossFused"/>);
-    /// false: the same quantity from the unfused op chain (kept as its test). Results agree to float rounding.
+    /// True: the loss and its gradient are each one fused pass (<see cref="Ops.TweedieLossFused"/>); false: the same
+    /// quantity from the unfused op chain (kept as its test). Results agree to float rounding. Null (the default):
+    /// fused on the CPU backends; on CUDA the unfused chain of kernels that have run on a GPU, until
+    /// kernels/tweedie_fused.cu (written without a GPU) has passed CudaTweedieFusedTests on one.
     /// </summary>
-    public bool Fused { get; set; } = true;
+    public bool? Fused { get; set; }
+
+    private bool UseFused(Device device) => Fused ?? device.Kind != DeviceKind.Cuda;
 
     /// <summary>
     /// Draws σ_drawn per sample, then the noise, from <paramref name="rng"/>, and computes the loss at σ = max(σ_drawn, σn)
@@ -96,7 +100,7 @@ public sealed class TweedieLoss : ITrainingObjective
         var x0Hat = Denoiser.Denoise(xt, _draws.PerSample(sigma, s => s, dev, image: false));
         // x̂_tn = a·x̂0 + b·xt with a = 1 − σn²/σ², b = σn²/σ²; loss weight λ(σ).
         Func<double, double> a = s => 1 - sn2 / (s * s), b = s => sn2 / (s * s);
-        var loss = Fused
+        var loss = UseFused(dev)
             ? Ops.TweedieLossFused(x0Hat, xt, xtn, _draws.PerSampleRows(sigma, dev, a, b, Edm.LossWeight))
             : Draws.WeightedSquaredError(_draws.PerSample(sigma, a, dev) * x0Hat + _draws.PerSample(sigma, b, dev) * xt - xtn,
                 _draws.PerSample(sigma, Edm.LossWeight, dev));

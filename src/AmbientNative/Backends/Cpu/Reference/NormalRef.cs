@@ -17,6 +17,7 @@ public static class NormalRef
     /// <summary>y[i] for lo ≤ i &lt; hi (lo even), the rest untouched: ranges can be filled independently.</summary>
     public static void FillRange(Span<float> y, int lo, int hi, ulong seed, ulong counter)
     {
+        if ((lo & 1) != 0) throw new ArgumentException($"NormalRef.FillRange: a range starts at an even element (two per block half); got {lo}.", nameof(lo));
         Span<uint> words = stackalloc uint[4];
         for (int i = lo; i < hi; i += 2)
         {
