@@ -195,18 +195,19 @@ public class CudaTrainingStepTests
     /// The tiny U-Net (UNetConfig.Tiny: 16×16, attention at 8×8, dropout 0.1) under the AmbientLoss on a pixel-erased
     /// batch (p = 0.2, δ = 0.1), with fixed σ and noise: both devices see the same numbers.
     /// </summary>
-    internal static StepResult UNetStep(Device dev)
+    /// <param name="n">Images (at most 4): the ILGPU CPU emulator runs 2 to keep its test short.</param>
+    internal static StepResult UNetStep(Device dev, int n = 4)
     {
-        const int n = 4, res = 16;
+        const int res = 16;
         var clean = ProceduralShapes.Generate(n, res, 3, seed: 7);
         var data = new CorruptedDataset(clean.Images, n, 3, res, res, CorruptionSpec.PixelErase(0.2, 0.1, seed: 3));
         using var net = new UNet(UNetConfig.Tiny, dev, seed: 11);
         var objective = new AmbientLoss(new EdmPreconditioner(net));
         var rng = new Rng(21);
-        double[] sigma = [0.05, 0.4, 2.0, 15.0];
+        double[] sigma = new[] { 0.05, 0.4, 2.0, 15.0 }[..n];
         var noise = new float[n * 3 * res * res];
         rng.FillNormal(noise);
-        var batch = new CorruptedBatchSource(data).Load([0, 1, 2, 3], [false, true, false, false], dev);
+        var batch = new CorruptedBatchSource(data).Load(new[] { 0, 1, 2, 3 }[..n], new[] { false, true, false, false }[..n], dev);
         using var noiseT = Tensor.FromArray(noise, batch.Observed.Shape, dev);
         try
         {
@@ -218,7 +219,7 @@ public class CudaTrainingStepTests
         }
     }
 
-    private static void AssertMatches(StepResult cpu, StepResult cuda)
+    internal static void AssertMatches(StepResult cpu, StepResult cuda)
     {
         TestContext.Out.WriteLine($"loss cpu {cpu.Loss:R} gpu {cuda.Loss:R}; grad norm cpu {cpu.Norm:R} gpu {cuda.Norm:R}");
         Assert.That(cpu.Finite && cuda.Finite, Is.True, "finite gradients");
