@@ -73,7 +73,17 @@ public sealed class Rng
     /// <summary>Standard normal by Box–Muller.</summary>
     public double NextNormal()
     {
-        double u1 = NextDoubleOpen(), u2 = NextDoubleOpen();
+        uint w1 = NextUInt(), w2 = NextUInt();
+        return BoxMuller(w1, w2);
+    }
+
+    /// <summary>
+    /// Box–Muller of two stream words, each as u = ((w &gt;&gt; 8) + 1)/2²⁴ ∈ (0, 1] (<see cref="NextDoubleOpen"/>): the one
+    /// formula behind <see cref="NextNormal"/> and the backends' noise draw (Backends.Cpu.Reference.NormalRef).
+    /// </summary>
+    internal static double BoxMuller(uint w1, uint w2)
+    {
+        double u1 = ((w1 >> 8) + 1.0) / 16777216.0, u2 = ((w2 >> 8) + 1.0) / 16777216.0;
         return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2);
     }
 

@@ -88,21 +88,12 @@ public partial class FastCpuBackend
         });
     }
 
-    /// <summary>body(r) for every row r &lt; rows, in parallel once there is enough work (rows of <paramref name="rowLength"/> elements).</summary>
-    private static void ForRows(int rows, int rowLength, Action<int> body)
-    {
-        if ((long)rows * rowLength < 1 << 16 || rows < 2)
+    /// <summary>body(r) for every row r &lt; rows (of <paramref name="rowLength"/> elements), split as ForChunks splits elements.</summary>
+    private static void ForRows(int rows, int rowLength, Action<int> body) =>
+        ForChunks(rows * rowLength, rowLength, (lo, hi) =>
         {
-            for (int r = 0; r < rows; r++) body(r);
-            return;
-        }
-        int parts = Math.Min(rows, 4 * Environment.ProcessorCount);
-        Parallel.For(0, parts, p =>
-        {
-            int lo = (int)((long)rows * p / parts), hi = (int)((long)rows * (p + 1) / parts);
-            for (int r = lo; r < hi; r++) body(r);
+            for (int r = lo / rowLength; r < hi / rowLength; r++) body(r);
         });
-    }
 
     private static float Max(ReadOnlySpan<float> x)
     {

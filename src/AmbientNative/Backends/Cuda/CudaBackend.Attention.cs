@@ -24,8 +24,7 @@ public sealed partial class CudaBackend
     {
         RequireIlgpuAttention();
         Context.MakeCurrent();
-        if (!IlgpuAttention.Fits(g))
-            throw new ArgumentException($"fused attention (ILGPU): {g.N} images of {g.Tokens} tokens, {g.C} channels exceed the kernel's limits; Nn.Attention uses GEMM + softmax there.");
+        IlgpuAttention.Check(g); // before sizing the scratch: N·T² must fit 32 bits
         int scores = g.N * g.Tokens * g.Tokens;
         using var p = new Scratch(Allocator, 4L * scores);
         using var gs = new Scratch(Allocator, 4L * scores);

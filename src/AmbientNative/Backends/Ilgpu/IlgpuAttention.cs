@@ -59,7 +59,8 @@ internal sealed class IlgpuAttention
     public static bool Fits(AttentionGeometry g) =>
         g.Tokens <= MaxTokens && (long)g.N * g.Tokens * g.Tokens <= int.MaxValue && g.QkvSize <= int.MaxValue;
 
-    private static void Check(AttentionGeometry g)
+    /// <summary>Throws a clear error unless <see cref="Fits"/>.</summary>
+    internal static void Check(AttentionGeometry g)
     {
         if (g.Tokens > MaxTokens)
             throw new ArgumentException($"fused attention (ILGPU): {g.Tokens} tokens exceed the {MaxTokens} a group's shared memory holds.");

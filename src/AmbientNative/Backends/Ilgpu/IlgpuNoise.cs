@@ -26,6 +26,7 @@ internal sealed class IlgpuNoise
     {
         int p = pair;
         ulong block = counter + (ulong)p;
+        // Rng.Block's ten rounds written out: a kernel cannot call it (it writes a Span, which ILGPU does not compile).
         uint c0 = (uint)block, c1 = (uint)(block >> 32), c2 = 0, c3 = 0, k0 = (uint)seed, k1 = (uint)(seed >> 32);
         for (int r = 0; r < 10; r++)
         {

@@ -27,10 +27,6 @@ public static class NormalRef
         }
     }
 
-    /// <summary>Box–Muller of two words, as Rng.NextNormal then FillNormal's mean + std·(float)z with mean 0, std 1.</summary>
-    public static float Sample(uint w1, uint w2)
-    {
-        double u1 = ((w1 >> 8) + 1.0) / 16777216.0, u2 = ((w2 >> 8) + 1.0) / 16777216.0;
-        return 0f + 1f * (float)(Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2));
-    }
+    /// <summary>Rng's Box–Muller of two words, then FillNormal's mean + std·(float)z with mean 0, std 1.</summary>
+    private static float Sample(uint w1, uint w2) => 0f + 1f * (float)Rng.BoxMuller(w1, w2);
 }
