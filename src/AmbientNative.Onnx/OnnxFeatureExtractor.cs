@@ -69,7 +69,7 @@ public sealed class OnnxFeatureExtractor : IFeatureExtractor, IDisposable
         CheckInputShape(feed, c);
         CheckNormalisation(outC);
 
-        var pixels = images.Storage is CpuStorage cs ? cs.Array : images.ToArray();
+        ArraySegment<float> pixels = images.Storage is CpuStorage cs ? cs.Segment : images.ToArray();
         int imageSize = c * h * w, inSize = outC * size * size;
         var input = new float[batch * inSize];
         float[]? features = null;

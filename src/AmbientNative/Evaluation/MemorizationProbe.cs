@@ -84,7 +84,7 @@ public static class MemorizationProbe
         foreach (int i in indices)
             if (i < 0 || i >= nTrain) throw new ArgumentOutOfRangeException(nameof(indices), $"probe: image index {i} is outside the training set of {nTrain}.");
 
-        var train = training.Storage is CpuStorage cs ? cs.Array : training.ToArray();
+        ArraySegment<float> train = training.Storage is CpuStorage cs ? cs.Segment : training.ToArray();
         var shape = new Shape(n, c, h, w);
         var originals = Tensor.Empty(shape);
         var observed = Tensor.Empty(shape);

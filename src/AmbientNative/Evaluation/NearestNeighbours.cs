@@ -186,5 +186,5 @@ public static class NearestNeighbours
 
     /// <summary>The tensor's values on the host: its own array for a CPU tensor, a copy otherwise.</summary>
     private static ReadOnlyMemory<float> HostRows(Tensor t) =>
-        t.Storage is CpuStorage c ? c.Array.AsMemory(0, t.Numel) : t.ToArray();
+        t.Storage is CpuStorage c ? c.Segment.AsMemory() : t.ToArray();
 }

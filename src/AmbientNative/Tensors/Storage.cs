@@ -2,7 +2,9 @@ namespace AmbientNative.Tensors;
 
 /// <summary>
 /// A flat buffer of float32 owned by one device. Reference-counted so that views (reshape) can share it;
-/// the memory goes back to its allocator when the last holder disposes it.
+/// the memory goes back to its allocator when the last holder disposes it. A <see cref="Slice"/> is a storage
+/// over a contiguous range of another one (a parameter inside a flat parameter arena): it shares the memory and
+/// holds a reference on its parent until it is released itself.
 /// </summary>
 public abstract class Storage
 {
@@ -27,6 +29,22 @@ public abstract class Storage
     }
 
     protected abstract void Free();
+
+    /// <summary>
+    /// A storage over elements [offset, offset + length) of this one, sharing its memory. The slice holds a
+    /// reference on this storage (released when the slice is), so the memory lives as long as any slice of it.
+    /// </summary>
+    public Storage Slice(int offset, int length)
+    {
+        if (offset < 0 || length < 0 || (long)offset + length > Length)
+            throw new ArgumentOutOfRangeException(nameof(offset), $"Slice [{offset}, {(long)offset + length}) does not fit a storage of {Length} elements.");
+        AddRef();
+        try { return CreateSlice(offset, length); }
+        catch { Release(); throw; }
+    }
+
+    /// <summary>Builds the slice; the caller has already taken the reference the slice releases in <see cref="Free"/>.</summary>
+    protected abstract Storage CreateSlice(int offset, int length);
 
     /// <summary>Copies the whole buffer to host memory.</summary>
     public abstract void CopyTo(Span<float> destination);

@@ -3,12 +3,16 @@ using AmbientNative.Tensors;
 
 namespace AmbientNative.Backends.Cuda;
 
-/// <summary>Device storage: a block from the backend's caching allocator (possibly larger than Length floats).</summary>
+/// <summary>
+/// Device storage: a block from the backend's caching allocator (possibly larger than Length floats), or a slice
+/// of another device storage (its pointer plus an offset; the block stays the parent's).
+/// </summary>
 public sealed class CudaStorage : Storage
 {
     private readonly CudaBackend _backend;
     private readonly long _bucket;
     private ulong _ptr;
+    private readonly CudaStorage? _parent; // set for a slice
 
     internal CudaStorage(CudaBackend backend, int length) : base(length)
     {
@@ -16,16 +20,26 @@ public sealed class CudaStorage : Storage
         _ptr = backend.Allocator.Rent(4L * length, out _bucket);
     }
 
+    private CudaStorage(CudaStorage parent, int offset, int length) : base(length)
+    {
+        _backend = parent._backend;
+        _parent = parent;
+        _ptr = parent.Pointer + 4UL * (ulong)offset;
+    }
+
     public override Device Device => _backend.Device;
 
     /// <summary>The device address (CUdeviceptr).</summary>
     public ulong Pointer => _ptr != 0 ? _ptr : throw new ObjectDisposedException(nameof(CudaStorage));
 
+    protected override Storage CreateSlice(int offset, int length) => new CudaStorage(this, offset, length);
+
     protected override void Free()
     {
         var p = _ptr;
         _ptr = 0;
-        if (p != 0) _backend.Allocator.Return(p, _bucket);
+        if (_parent != null) _parent.Release();
+        else if (p != 0) _backend.Allocator.Return(p, _bucket);
     }
 
     /// <summary>Waits for the queued work that writes this buffer, then copies it out.</summary>

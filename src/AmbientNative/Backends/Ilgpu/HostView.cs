@@ -15,11 +15,14 @@ internal sealed class HostView<T> : IDisposable where T : unmanaged
     private GCHandle _handle;
     private readonly MemoryBuffer _buffer;
 
-    public HostView(Accelerator accelerator, T[] array, int length)
+    public HostView(Accelerator accelerator, T[] array, int length) : this(accelerator, array, 0, length) { }
+
+    /// <summary>Elements [offset, offset + length) of the array (a tensor that is a slice of a larger storage).</summary>
+    public HostView(Accelerator accelerator, T[] array, int offset, int length)
     {
-        if ((uint)length > (uint)array.Length) throw new ArgumentOutOfRangeException(nameof(length));
+        if (offset < 0 || length < 0 || (long)offset + length > array.Length) throw new ArgumentOutOfRangeException(nameof(length));
         _handle = GCHandle.Alloc(array, GCHandleType.Pinned);
-        _buffer = CPUMemoryBuffer.Create(accelerator, _handle.AddrOfPinnedObject(), length, Interop.SizeOf<T>());
+        _buffer = CPUMemoryBuffer.Create(accelerator, _handle.AddrOfPinnedObject() + (nint)offset * Interop.SizeOf<T>(), length, Interop.SizeOf<T>());
         View = _buffer.AsArrayView<T>(0, length);
     }
 

@@ -25,7 +25,7 @@ public sealed partial class IlgpuCpuBackend : FastCpuBackend, IDisposable
 
     /// <summary>Pins a CPU tensor's storage and wraps it as a view (dispose after <see cref="Sync"/>).</summary>
     private HostView<float> V(Tensor t) => t.Storage is CpuStorage c
-        ? new HostView<float>(_runtime.Accelerator, c.Array, c.Length)
+        ? new HostView<float>(_runtime.Accelerator, c.Array, c.Offset, c.Length)
         : throw new InvalidOperationException($"The ILGPU CPU backend got a tensor {t.Shape} on {t.Device}.");
 
     /// <summary>A host array (geometry, per-sample scalars) as a view for one launch.</summary>
