@@ -11,7 +11,11 @@ namespace AmbientNative.Backends.Ilgpu;
 internal sealed class ExternalDeviceBuffer : MemoryBuffer
 {
     public ExternalDeviceBuffer(Accelerator accelerator, IntPtr pointer, long length, int elementSize)
-        : base(accelerator, length, elementSize) => NativePtr = pointer;
+        : base(accelerator, length, elementSize)
+    {
+        NativePtr = pointer;
+        GC.SuppressFinalize(this); // one is made per view per launch, and disposing one does nothing: spare the GC the finalizer
+    }
 
     public static ArrayView<float> View(Accelerator accelerator, ulong pointer, int length) =>
         new ExternalDeviceBuffer(accelerator, (IntPtr)(long)pointer, length, sizeof(float)).AsArrayView<float>(0, length);

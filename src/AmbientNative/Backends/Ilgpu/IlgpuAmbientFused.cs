@@ -38,8 +38,10 @@ internal sealed class IlgpuAmbientFused
     internal readonly record struct LossViews(ArrayView<float> D, ArrayView<float> Y, ArrayView<float> Mask,
         ArrayView<float> Weight, ArrayView<float> Out);
 
-    public void Input(InputViews v, AmbientGeometry g, float sigmaData) =>
-        _input((int)g.InputSize, v, AmbientArgs.Of(g, sigmaData));
+    public void Input(InputViews v, AmbientGeometry g, float sigmaData)
+    {
+        if (g.InputSize > 0) _input((int)g.InputSize, v, AmbientArgs.Of(g, sigmaData)); // CUDA rejects a grid of 0 blocks
+    }
 
     /// <param name="perImage">Scratch of N floats: each image's Σ A⊙(D − y)².</param>
     public void Loss(ArrayView<float> d, ArrayView<float> y, ArrayView<float> mask, ArrayView<float> weight,
@@ -50,8 +52,10 @@ internal sealed class IlgpuAmbientFused
     }
 
     public void LossBackward(ArrayView<float> d, ArrayView<float> y, ArrayView<float> mask, ArrayView<float> weight,
-        ArrayView<float> gLoss, ArrayView<float> gd, AmbientGeometry g) =>
-        _lossBackward((int)g.ImageSize, new LossViews(d, y, mask, weight, gd), gLoss, AmbientArgs.Of(g));
+        ArrayView<float> gLoss, ArrayView<float> gd, AmbientGeometry g)
+    {
+        if (g.ImageSize > 0) _lossBackward((int)g.ImageSize, new LossViews(d, y, mask, weight, gd), gLoss, AmbientArgs.Of(g));
+    }
 
     // The mask element that gates image element (i, ch, p): one shared channel, or the matching one.
     private static int MaskIndex(AmbientArgs a, int i, int ch, int p) =>

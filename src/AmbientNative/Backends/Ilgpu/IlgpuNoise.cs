@@ -40,12 +40,15 @@ internal sealed class IlgpuNoise
         if (i + 1 < y.Length) y[i + 1] = Sample(c2, c3);
     }
 
-    // In float32: PTX has float log/cos instructions but no double ones (ILGPU 1.5 would need NVVM's libdevice), so
-    // the values are close to NormalRef's float64 Box–Muller, not bit-identical (on ILGPU's CPU accelerator within 1e-5;
-    // PTX's approximate log2/cos add ~1e-6 absolute, unmeasured). u1, u2 are exact in float.
+    // In float32: on CUDA, ILGPU (with ILGPU.Algorithms, see IlgpuRuntime.ConfigureCuda) computes MathF.Log through
+    // PTX's approximate lg2 and MathF.Cos through its approximate cos, and has no double versions without NVVM's
+    // libdevice, so the values are close to NormalRef's float64 Box–Muller, not bit-identical (on ILGPU's CPU
+    // accelerator within 1e-5; on the GPU ~1e-6 absolute more, unmeasured). u1, u2 are exact in float. For u1 just
+    // below 1 the true log is ~−6e-8 and lg2.approx's ~2^-22 absolute error could make −2·log(u1) slightly negative:
+    // the clamp keeps √ from returning NaN there (on the CPU it only turns −0 into +0).
     private static float Sample(uint w1, uint w2)
     {
         float u1 = ((w1 >> 8) + 1) * (1f / 16777216f), u2 = ((w2 >> 8) + 1) * (1f / 16777216f);
-        return MathF.Sqrt(-2f * MathF.Log(u1)) * MathF.Cos(2f * MathF.PI * u2);
+        return MathF.Sqrt(MathF.Max(0f, -2f * MathF.Log(u1))) * MathF.Cos(2f * MathF.PI * u2);
     }
 }

@@ -1,4 +1,5 @@
 using ILGPU;
+using ILGPU.Algorithms;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
@@ -46,10 +47,17 @@ public sealed class IlgpuRuntime : IDisposable
     /// </summary>
     public static IlgpuRuntime CreateCuda(int ordinal)
     {
-        var context = Context.Create(b => b.Cuda());
+        var context = Context.Create(b => ConfigureCuda(b));
         try { return new IlgpuRuntime(context, context.CreateCudaAccelerator(ordinal)); }
         catch { context.Dispose(); throw; }
     }
+
+    /// <summary>
+    /// The CUDA configuration of every ILGPU context we create, shared with the CI test that compiles each kernel to
+    /// PTX without a GPU (IlgpuPtxTests). ILGPU.Algorithms supplies what ILGPU's PTX backend lacks: float log and exp
+    /// (MathF.Log/Exp in the noise and attention kernels; computed through lg2.approx/ex2.approx).
+    /// </summary>
+    public static Context.Builder ConfigureCuda(Context.Builder builder) => builder.Cuda().EnableAlgorithms();
 
     /// <summary>The CUDA context ILGPU created (only for a CUDA accelerator).</summary>
     public IntPtr CudaContextHandle => AsCuda().NativePtr;

@@ -22,7 +22,7 @@ internal sealed class IlgpuSampler
     public void Step(StepViews v, bool heun, double sigmaHat, double sigmaNext)
     {
         var (c1, c2) = SamplerRef.Coefficients(sigmaHat, sigmaNext, heun);
-        _step((int)v.Y.Length, v, (float)c1, (float)c2, heun ? 1 : 0);
+        if (v.Y.Length > 0) _step((int)v.Y.Length, v, (float)c1, (float)c2, heun ? 1 : 0); // CUDA rejects a grid of 0 blocks
     }
 
     private static void StepKernel(Index1D i, StepViews v, float c1, float c2, int heun)

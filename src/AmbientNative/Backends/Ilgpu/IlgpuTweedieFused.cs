@@ -35,8 +35,10 @@ internal sealed class IlgpuTweedieFused
         _lossMean(new KernelConfig(1, _groupSize), perImage, loss, g.N);
     }
 
-    public void LossBackward(TweedieViews v, ArrayView<float> gLoss, TweedieGeometry g) =>
-        _lossBackward((int)g.Size, v, gLoss, g.N, g.ImageElements);
+    public void LossBackward(TweedieViews v, ArrayView<float> gLoss, TweedieGeometry g)
+    {
+        if (g.Size > 0) _lossBackward((int)g.Size, v, gLoss, g.N, g.ImageElements); // CUDA rejects a grid of 0 blocks
+    }
 
     private static float Residual(TweedieViews v, int i, int e) =>
         v.Coefficients[i * TweedieFusedRef.Columns + TweedieFusedRef.ScaleD] * v.D[e]
