@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
+using AmbientNative.Backends.Cpu.Fast;
 using AmbientNative.Backends.Cpu.Reference;
 using AmbientNative.Tensors;
 
@@ -21,7 +22,7 @@ public partial class FastCpuBackend
             base.Binary(op, a, b, y);
             return;
         }
-        float[] av = Arr(a), bv = Arr(b), yv = Arr(y);
+        HostArray av = Arr(a), bv = Arr(b), yv = Arr(y);
         int len = y.Numel, chunk = ChunkSize(ka, kb, len);
         ForChunks(len, chunk, (lo, hi) =>
         {
@@ -51,16 +52,16 @@ public partial class FastCpuBackend
         }
         // Add, Sub, Mul: ∂y/∂a is 1 or b, ∂y/∂b is ±1 or a, so each gradient is gy times the other operand (or a sign),
         // summed over the operand's suffix when it broadcasts.
-        float[] av = Arr(a), bv = Arr(b), g = Arr(gy);
+        HostArray av = Arr(a), bv = Arr(b), g = Arr(gy);
         int len = gy.Numel;
-        if (ga != null) Gradient(g, op == BinaryOp.Mul ? bv : null, kb, 1f, Arr(ga), ka, len);
-        if (gb != null) Gradient(g, op == BinaryOp.Mul ? av : null, ka, op == BinaryOp.Sub ? -1f : 1f, Arr(gb), kb, len);
+        if (ga != null) Gradient(g, op == BinaryOp.Mul ? bv : default, kb, 1f, Arr(ga), ka, len);
+        if (gb != null) Gradient(g, op == BinaryOp.Mul ? av : default, ka, op == BinaryOp.Sub ? -1f : 1f, Arr(gb), kb, len);
     }
 
-    /// <summary>d[j] = Σ_{o : o / kd = j} sign·gy[o]·(other == null ? 1 : other[o / ko]); kd = 1 means no sum.</summary>
-    private static void Gradient(float[] gy, float[]? other, int ko, float sign, float[] d, int kd, int len)
+    /// <summary>d[j] = Σ_{o : o / kd = j} sign·gy[o]·(other empty ? 1 : other[o / ko]); kd = 1 means no sum.</summary>
+    private static void Gradient(HostArray gy, HostArray other, int ko, float sign, HostArray d, int kd, int len)
     {
-        int chunk = ChunkSize(kd, other == null ? 1 : ko, len);
+        int chunk = ChunkSize(kd, other.IsEmpty ? 1 : ko, len);
         int outLen = len / kd;
         if (kd == 1)
         {
@@ -71,7 +72,7 @@ public partial class FastCpuBackend
                     int m = Math.Min(chunk, hi - o);
                     var dc = d.AsSpan(o, m);
                     ReadOnlySpan<float> gc = gy.AsSpan(o, m);
-                    if (other == null) Combine(gc, 0, default, sign, dc, static (x, z) => x * z, static (x, z) => x * z);
+                    if (other.IsEmpty) Combine(gc, 0, default, sign, dc, static (x, z) => x * z, static (x, z) => x * z);
                     else if (ko == 1) Combine(gc, 0, other.AsSpan(o, m), 0, dc, static (x, z) => x * z, static (x, z) => x * z);
                     else Combine(gc, 0, default, other[o / ko], dc, static (x, z) => x * z, static (x, z) => x * z);
                 }
@@ -85,7 +86,7 @@ public partial class FastCpuBackend
             for (int o = j * kd; o < (j + 1) * kd; o += chunk)
             {
                 ReadOnlySpan<float> gc = gy.AsSpan(o, chunk);
-                s += other == null ? Dot(gc, default, 1f)
+                s += other.IsEmpty ? Dot(gc, default, 1f)
                     : ko == 1 ? Dot(gc, other.AsSpan(o, chunk), 0f)
                     : other[o / ko] * Dot(gc, default, 1f);
             }

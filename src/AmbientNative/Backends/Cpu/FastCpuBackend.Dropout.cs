@@ -16,7 +16,7 @@ public partial class FastCpuBackend
         DropoutMask(Arr(x), Arr(y), x.Numel, p, seed, counter, PhiloxSimd.IsSupported);
 
     /// <param name="simd">False forces the scalar Philox (tests check both paths on a machine that has AVX-512).</param>
-    internal static void DropoutMask(float[] x, float[] y, int n, float p, ulong seed, ulong counter, bool simd)
+    internal static void DropoutMask(HostArray x, HostArray y, int n, float p, ulong seed, ulong counter, bool simd)
     {
         uint threshold = DropoutRef.KeepThreshold(p);
         float scale = (float)(1 / (1 - (double)p));
@@ -29,6 +29,7 @@ public partial class FastCpuBackend
             for (int start = lo; start < hi; start += group)
             {
                 int m = Math.Min(group, hi - start);
+                Span<float> xs = x.AsSpan(start, m), ys = y.AsSpan(start, m);
                 ulong block = counter + (ulong)(start / 4);
                 if (simd && m == group)
                 {
@@ -37,14 +38,14 @@ public partial class FastCpuBackend
                     for (int i = 0; i < group; i += Vector512<uint>.Count)
                     {
                         var keep = Vector512.LessThan(Vector512.ShiftRightLogical(Vector512.Create<uint>(words.Slice(i, Vector512<uint>.Count)), 8), thresholds);
-                        var kept = Vector512.Create<float>(x.AsSpan(start + i, Vector512<float>.Count)) * scales;
-                        Vector512.ConditionalSelect(keep.AsSingle(), kept, Vector512<float>.Zero).CopyTo(y.AsSpan(start + i));
+                        var kept = Vector512.Create<float>(xs[i..]) * scales;
+                        Vector512.ConditionalSelect(keep.AsSingle(), kept, Vector512<float>.Zero).CopyTo(ys[i..]);
                     }
                     continue;
                 }
                 for (int b = 0; b < (m + 3) / 4; b++) Rng.Block(seed, block + (ulong)b, words.Slice(4 * b, 4));
                 for (int i = 0; i < m; i++)
-                    y[start + i] = words[i] >> 8 < threshold ? x[start + i] * scale : 0f;
+                    ys[i] = words[i] >> 8 < threshold ? xs[i] * scale : 0f;
             }
         });
     }

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
+using AmbientNative.Backends.Cpu.Fast;
 using AmbientNative.Tensors;
 
 namespace AmbientNative.Backends.Cpu;
@@ -14,8 +15,7 @@ public partial class FastCpuBackend
     public override void GroupNormForward(Tensor x, Tensor? weight, Tensor? bias, Tensor y, Tensor mean, Tensor rstd,
         GroupNormArgs a)
     {
-        float[] xs = Arr(x), ys = Arr(y), ms = Arr(mean), rs = Arr(rstd);
-        float[]? ws = weight == null ? null : Arr(weight), bs = bias == null ? null : Arr(bias);
+        HostArray xs = Arr(x), ys = Arr(y), ms = Arr(mean), rs = Arr(rstd), ws = ArrOpt(weight), bs = ArrOpt(bias);
         int cg = a.ChannelsPerGroup, hw = a.HW, size = a.GroupSize;
         Parallel.For(0, a.N * a.Groups, ng =>
         {
@@ -28,7 +28,7 @@ public partial class FastCpuBackend
             for (int j = 0; j < cg; j++)
             {
                 int c = g * cg + j;
-                double scale = ws == null ? r : r * ws[c], shift = (bs == null ? 0 : bs[c]) - mu * scale;
+                double scale = ws.IsEmpty ? r : r * ws[c], shift = (bs.IsEmpty ? 0 : bs[c]) - mu * scale;
                 Affine(xs.AsSpan(start + j * hw, hw), ys.AsSpan(start + j * hw, hw), (float)scale, (float)shift, a.Silu);
             }
         });
@@ -37,9 +37,8 @@ public partial class FastCpuBackend
     public override void GroupNormBackward(Tensor x, Tensor? weight, Tensor? bias, Tensor mean, Tensor rstd, Tensor gy,
         Tensor? gx, Tensor? gweight, Tensor? gbias, GroupNormArgs a)
     {
-        float[] xs = Arr(x), gys = Arr(gy), ms = Arr(mean), rs = Arr(rstd);
-        float[]? ws = weight == null ? null : Arr(weight), bs = bias == null ? null : Arr(bias);
-        float[]? gxs = gx == null ? null : Arr(gx), gws = gweight == null ? null : Arr(gweight), gbs = gbias == null ? null : Arr(gbias);
+        HostArray xs = Arr(x), gys = Arr(gy), ms = Arr(mean), rs = Arr(rstd), ws = ArrOpt(weight), bs = ArrOpt(bias);
+        HostArray gxs = ArrOpt(gx), gws = ArrOpt(gweight), gbs = ArrOpt(gbias);
         int cg = a.ChannelsPerGroup, hw = a.HW, size = a.GroupSize;
         Parallel.For(0, a.Groups, g =>
         {
@@ -53,35 +52,33 @@ public partial class FastCpuBackend
                 for (int j = 0; j < cg; j++)
                 {
                     int c = g * cg + j, o = start + j * hw;
-                    float w = ws == null ? 1f : ws[c], b = bs == null ? 0f : bs[c];
+                    float w = ws.IsEmpty ? 1f : ws[c], b = bs.IsEmpty ? 0f : bs[c];
                     // With SiLU, ∂L/∂z is written into gx (when wanted) so the second pass need not recompute exp.
-                    var dzOut = a.Silu && gxs != null ? gxs.AsSpan(o, hw) : default;
+                    var dzOut = a.Silu && !gxs.IsEmpty ? gxs.AsSpan(o, hw) : default;
                     var (sDz, sDzX) = ChannelSums(xs.AsSpan(o, hw), gys.AsSpan(o, hw), dzOut, mu, r, w, b, a.Silu);
                     gw[j] += sDzX;
                     gb[j] += sDz;
                     sumD += w * sDz;
                     sumDX += w * sDzX;
                 }
-                if (gxs == null) continue;
+                if (gxs.IsEmpty) continue;
                 // gx = r·(w·dz − mean(dx̂) − x̂·mean(dx̂·x̂)) = (r·w)·dz + p·x + q, with x̂ = (x − μ)·r.
                 double p = -r * (double)r * sumDX / size, q = -r * sumD / size - p * mu;
                 for (int j = 0; j < cg; j++)
                 {
                     int c = g * cg + j, o = start + j * hw;
-                    float w = ws == null ? 1f : ws[c];
+                    float w = ws.IsEmpty ? 1f : ws[c];
                     var dz = a.Silu ? gxs.AsSpan(o, hw) : gys.AsSpan(o, hw);
                     Fma3(dz, xs.AsSpan(o, hw), gxs.AsSpan(o, hw), r * w, (float)p, (float)q);
                 }
             }
             for (int j = 0; j < cg; j++)
             {
-                if (gws != null) gws[g * cg + j] = (float)gw[j];
-                if (gbs != null) gbs[g * cg + j] = (float)gb[j];
+                if (!gws.IsEmpty) gws[g * cg + j] = (float)gw[j];
+                if (!gbs.IsEmpty) gbs[g * cg + j] = (float)gb[j];
             }
         });
     }
-
-    private static float[] Arr(Tensor t) => ((CpuStorage)t.Storage).Array;
 
     private static double Sum(ReadOnlySpan<float> x)
     {

@@ -1,3 +1,4 @@
+using AmbientNative.Backends.Cpu.Fast;
 using AmbientNative.Backends.Cpu.Reference;
 using AmbientNative.Tensors;
 
@@ -9,6 +10,6 @@ public partial class FastCpuBackend
     public override void FillNormal(Tensor y, ulong seed, ulong counter) => FillNormalParallel(Arr(y), y.Numel, seed, counter);
 
     /// <summary>Also the CUDA backend's host draw before its upload.</summary>
-    internal static void FillNormalParallel(float[] y, int n, ulong seed, ulong counter) =>
-        ForChunks(n, 2, (lo, hi) => NormalRef.FillRange(y, lo, hi, seed, counter), minParallel: 1 << 12); // ~25 ns per element
+    internal static void FillNormalParallel(HostArray y, int n, ulong seed, ulong counter) =>
+        ForChunks(n, 2, (lo, hi) => NormalRef.FillRange(y.AsSpan(0, n), lo, hi, seed, counter), minParallel: 1 << 12); // ~25 ns per element
 }

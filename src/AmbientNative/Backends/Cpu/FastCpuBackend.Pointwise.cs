@@ -1,4 +1,5 @@
 using System.Numerics;
+using AmbientNative.Backends.Cpu.Fast;
 using AmbientNative.Tensors;
 
 namespace AmbientNative.Backends.Cpu;
@@ -11,30 +12,32 @@ public partial class FastCpuBackend
 
     public override void AddInPlace(Tensor y, Tensor x, float alpha)
     {
-        float[] yv = Arr(y), xv = Arr(x);
+        HostArray yv = Arr(y), xv = Arr(x);
         ForChunks(y.Numel, Vector<float>.Count, (lo, hi) =>
         {
-            int i = lo, w = Vector<float>.Count;
-            for (; i + w <= hi; i += w) (new Vector<float>(yv, i) + alpha * new Vector<float>(xv, i)).CopyTo(yv, i);
-            for (; i < hi; i++) yv[i] += alpha * xv[i];
+            Span<float> ys = yv.AsSpan(lo, hi - lo), xs = xv.AsSpan(lo, hi - lo);
+            int i = 0, w = Vector<float>.Count;
+            for (; i + w <= ys.Length; i += w) (new Vector<float>(ys[i..]) + alpha * new Vector<float>(xs[i..])).CopyTo(ys[i..]);
+            for (; i < ys.Length; i++) ys[i] += alpha * xs[i];
         });
     }
 
     public override void Affine(Tensor x, float a, float b, Tensor y)
     {
-        float[] xv = Arr(x), yv = Arr(y);
+        HostArray xv = Arr(x), yv = Arr(y);
         ForChunks(x.Numel, Vector<float>.Count, (lo, hi) =>
         {
-            int i = lo, w = Vector<float>.Count;
-            for (; i + w <= hi; i += w) (a * new Vector<float>(xv, i) + new Vector<float>(b)).CopyTo(yv, i);
-            for (; i < hi; i++) yv[i] = a * xv[i] + b;
+            Span<float> xs = xv.AsSpan(lo, hi - lo), ys = yv.AsSpan(lo, hi - lo);
+            int i = 0, w = Vector<float>.Count;
+            for (; i + w <= xs.Length; i += w) (a * new Vector<float>(xs[i..]) + new Vector<float>(b)).CopyTo(ys[i..]);
+            for (; i < xs.Length; i++) ys[i] = a * xs[i] + b;
         });
     }
 
     public override void Softmax(Tensor x, Tensor y)
     {
         int n = x.Shape[-1];
-        float[] xv = Arr(x), yv = Arr(y);
+        HostArray xv = Arr(x), yv = Arr(y);
         ForRows(x.Numel / n, n, r =>
         {
             var xr = xv.AsSpan(r * n, n);
@@ -49,42 +52,42 @@ public partial class FastCpuBackend
     public override void SoftmaxBackward(Tensor y, Tensor gy, Tensor gx)
     {
         int n = y.Shape[-1];
-        float[] yv = Arr(y), gv = Arr(gy), xv = Arr(gx);
+        HostArray yv = Arr(y), gv = Arr(gy), xv = Arr(gx);
         ForRows(y.Numel / n, n, r =>
         {
-            int s = r * n;
+            Span<float> yr = yv.AsSpan(r * n, n), gr = gv.AsSpan(r * n, n), xr = xv.AsSpan(r * n, n);
             double dot = 0;
-            for (int i = 0; i < n; i++) dot += gv[s + i] * yv[s + i];
+            for (int i = 0; i < n; i++) dot += gr[i] * yr[i];
             float d = (float)dot;
             int k = 0, w = Vector<float>.Count;
             for (; k + w <= n; k += w)
-                (new Vector<float>(yv, s + k) * (new Vector<float>(gv, s + k) - new Vector<float>(d))).CopyTo(xv, s + k);
-            for (; k < n; k++) xv[s + k] = yv[s + k] * (gv[s + k] - d);
+                (new Vector<float>(yr[k..]) * (new Vector<float>(gr[k..]) - new Vector<float>(d))).CopyTo(xr[k..]);
+            for (; k < n; k++) xr[k] = yr[k] * (gr[k] - d);
         });
     }
 
     public override void Upsample2x(Tensor x, Tensor y)
     {
         var (n, c, h, w) = x.Shape.Nchw("upsample2x input");
-        float[] xv = Arr(x), yv = Arr(y);
+        HostArray xv = Arr(x), yv = Arr(y);
         ForRows(n * c * h, 4 * w, row => // one input row → two output rows, each pixel twice
         {
-            int o = (row / h * 2 * h + row % h * 2) * 2 * w;
-            for (int j = 0; j < w; j++) yv[o + 2 * j] = yv[o + 2 * j + 1] = xv[row * w + j];
-            Array.Copy(yv, o, yv, o + 2 * w, 2 * w);
+            Span<float> xr = xv.AsSpan(row * w, w), yr = yv.AsSpan((row / h * 2 * h + row % h * 2) * 2 * w, 4 * w);
+            for (int j = 0; j < w; j++) yr[2 * j] = yr[2 * j + 1] = xr[j];
+            yr[..(2 * w)].CopyTo(yr[(2 * w)..]);
         });
     }
 
     public override void Upsample2xBackward(Tensor gy, Tensor gx)
     {
         var (n, c, h, w) = gx.Shape.Nchw("upsample2x input gradient");
-        float[] gv = Arr(gy), xv = Arr(gx);
+        HostArray gv = Arr(gy), xv = Arr(gx);
         ForRows(n * c * h, 4 * w, row =>
         {
-            int top = (row / h * 2 * h + row % h * 2) * 2 * w, bottom = top + 2 * w;
+            int top = (row / h * 2 * h + row % h * 2) * 2 * w;
+            Span<float> xr = xv.AsSpan(row * w, w), t = gv.AsSpan(top, 2 * w), b = gv.AsSpan(top + 2 * w, 2 * w);
             // The reference's order: 0 + the block's top-left, top-right, bottom-left, bottom-right.
-            for (int j = 0; j < w; j++)
-                xv[row * w + j] = 0f + gv[top + 2 * j] + gv[top + 2 * j + 1] + gv[bottom + 2 * j] + gv[bottom + 2 * j + 1];
+            for (int j = 0; j < w; j++) xr[j] = 0f + t[2 * j] + t[2 * j + 1] + b[2 * j] + b[2 * j + 1];
         });
     }
 
