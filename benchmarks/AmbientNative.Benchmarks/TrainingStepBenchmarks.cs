@@ -15,6 +15,8 @@ namespace AmbientNative.Benchmarks;
 /// the fast CPU backend: σ and noise draws, forward through the preconditioned U-Net, the ambient loss, backward, Adam.
 /// benchmarks/anchors/train_step_cpu.py times the same step of the PyTorch mirror (benchmarks/anchors/unet_mirror.py).
 /// The batch (observations and masks, p = 0.4, δ = 0.1) is fixed; the step draws fresh σ, noise and dropout each call.
+/// <see cref="Arena"/>: the parameters in one <see cref="ParameterArena"/> as the trainer puts them (gradients copied
+/// into flat slots, Adam one call), or each in its own storage (Adam one call per parameter).
 /// </summary>
 [Config(typeof(BenchConfig))]
 public class TrainingStepBenchmarks
@@ -25,7 +27,11 @@ public class TrainingStepBenchmarks
     /// <summary>FLOPs of the step's convolutions and attention GEMMs (see <see cref="CountFlops"/>).</summary>
     public static double Flops { get; } = CountFlops(Config, Batch);
 
+    [Params(false, true)]
+    public bool Arena { get; set; }
+
     private UNet _net = null!;
+    private ParameterArena? _arena;
     private AmbientLoss _loss = null!;
     private Adam _adam = null!;
     private TrainingBatch _batch = null!;
@@ -37,6 +43,7 @@ public class TrainingStepBenchmarks
         var dev = Device.Cpu;
         _net = new UNet(Config, dev, seed: 1);
         _loss = new AmbientLoss(new EdmPreconditioner(_net));
+        if (Arena) _arena = ParameterArena.Adopt(_net.Parameters());
         _adam = new Adam(_net.Parameters(), lr: 1e-4);
         _batch = SyntheticAmbientBatch.Make(Config, Batch, dev, new Rng(2));
         _rng = new Rng(3);
@@ -61,6 +68,7 @@ public class TrainingStepBenchmarks
     public void Cleanup()
     {
         _adam.Dispose();
+        _arena?.Dispose();
         _net.Dispose();
         foreach (var t in new[] { _batch.Observed, _batch.MaskA!, _batch.MaskATilde! }) t.Dispose();
     }

@@ -16,5 +16,15 @@ public sealed class Parameter : Tensor
     /// <summary>Dotted path from the outermost module, PyTorch-style; modules prefix it as they are nested.</summary>
     public string Name { get; internal set; }
 
+    /// <summary>The flat arena this parameter's values live in, or null when it has its own storage.</summary>
+    public ParameterArena? Arena { get; internal set; }
+
+    /// <summary>
+    /// Where this parameter's gradient goes in its arena's flat gradient storage; the tape copies the first
+    /// gradient of a backward pass into it instead of keeping the op's own tensor (see <see cref="Tape"/>).
+    /// Null outside an arena. The arena owns the reference.
+    /// </summary>
+    internal Storage? GradSlot { get; set; }
+
     public override string ToString() => $"Parameter {Name} {Shape}";
 }

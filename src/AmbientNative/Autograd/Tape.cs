@@ -69,13 +69,25 @@ public sealed class Tape : IDisposable
         return output;
     }
 
-    /// <summary>Adds <paramref name="grad"/> into <paramref name="x"/>.Grad, taking ownership of it.</summary>
+    /// <summary>
+    /// Adds <paramref name="grad"/> into <paramref name="x"/>.Grad, taking ownership of it. A parameter in an arena
+    /// gets its gradient in its slot of the arena's flat gradient storage (one copy), so the optimizer can update
+    /// every parameter in one launch.
+    /// </summary>
     internal static void Accumulate(Tensor x, Tensor grad)
     {
         if (!x.RequiresGrad) { grad.Dispose(); return; }
         if (grad.Shape != x.Shape)
             throw new InvalidOperationException($"Gradient of shape {grad.Shape} does not match tensor {x.Shape}: a backward closure is wrong.");
-        if (x.Grad == null) x.Grad = grad;
+        if (x.Grad == null && x is Parameter { GradSlot: { } slot })
+        {
+            slot.AddRef(); // the gradient tensor's own reference, released by ZeroGrad
+            var inSlot = new Tensor(x.Shape, slot);
+            x.Device.Backend.Copy(grad, inSlot);
+            grad.Dispose();
+            x.Grad = inSlot;
+        }
+        else if (x.Grad == null) x.Grad = grad;
         else
         {
             x.Device.Backend.AddInPlace(x.Grad, grad, 1f);

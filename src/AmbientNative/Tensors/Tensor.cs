@@ -20,7 +20,7 @@ public partial class Tensor : IDisposable
     }
 
     public Shape Shape { get; }
-    public Storage Storage { get; }
+    public Storage Storage { get; private set; }
     public Device Device => Storage.Device;
     public int Numel => Storage.Length;
     public int Rank => Shape.Rank;
@@ -136,6 +136,23 @@ public partial class Tensor : IDisposable
     {
         Grad?.Dispose();
         Grad = null;
+    }
+
+    /// <summary>
+    /// Moves this tensor's values onto <paramref name="target"/> (same device and length; this tensor takes over the
+    /// caller's reference to it) and releases the old storage. For a parameter moving into a flat arena: views taken
+    /// before the move keep the old memory, so only a leaf with no live views may move.
+    /// </summary>
+    internal void MoveTo(Storage target)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (target.Length != Numel || !ReferenceEquals(target.Device, Device))
+            throw new ArgumentException($"Cannot move tensor {Shape} on {Device} onto a storage of {target.Length} elements on {target.Device}.");
+        var old = Storage;
+        target.AddRef(); // for the temporary tensor the copy writes through, which releases it when disposed
+        using (var moved = new Tensor(Shape, target)) Device.Backend.Copy(this, moved);
+        Storage = target;
+        old.Release();
     }
 
     internal Tensor ViewAs(Shape shape)

@@ -13,11 +13,18 @@ namespace AmbientNative.Training;
 /// Like PyTorch, each parameter counts its own steps and a parameter without a gradient is skipped entirely
 /// (no decay, no moment update, no step), so its bias correction stays right if it misses steps.
 /// The moments are allocated up front as zeros, which is the same as PyTorch's lazy state at step 0.
+/// When the parameters are exactly one <see cref="ParameterArena"/>'s, the moments are flat tensors laid out like
+/// it, and a step in which every parameter has a gradient and all have taken the same number of steps is one
+/// <see cref="IBackend.AdamStep"/> over the whole arena (PyTorch's multi-tensor "foreach" Adam, as one launch);
+/// any other step goes parameter by parameter, on views of the same moments. Both give the same bits.
 /// </remarks>
 public sealed class Adam : IDisposable
 {
     private readonly List<AdamState> _states = [];
     private readonly Dictionary<string, AdamState> _byName = [];
+    private readonly Parameter[] _parameters;
+    private readonly ParameterArena? _arena;   // set when the moments are flat, laid out like it
+    private readonly Tensor? _flatM, _flatV;
     private bool _disposed;
 
     public Adam(IEnumerable<Parameter> parameters, double lr, double beta1 = 0.9, double beta2 = 0.999,
@@ -26,15 +33,27 @@ public sealed class Adam : IDisposable
         ArgumentNullException.ThrowIfNull(parameters);
         Lr = lr; Beta1 = beta1; Beta2 = beta2; Eps = eps; WeightDecay = weightDecay;
         Hyper(step: 1).Validate();
-        foreach (var p in parameters)
+        _parameters = parameters.ToArray();
+        _arena = ParameterArena.Holding(_parameters);
+        if (_arena != null) { _flatM = _arena.NewFlat(); _flatV = _arena.NewFlat(); }
+        for (int i = 0; i < _parameters.Length; i++)
         {
+            var p = _parameters[i];
             if (_byName.ContainsKey(p.Name))
                 throw new ArgumentException($"Adam: two parameters are named \"{p.Name}\"; names key the optimizer state.", nameof(parameters));
-            var s = new AdamState(p, Tensor.Zeros(p.Shape, p.Device), Tensor.Zeros(p.Shape, p.Device));
+            var s = _arena != null
+                ? new AdamState(p, _arena.View(_flatM!, i), _arena.View(_flatV!, i))
+                : new AdamState(p, Tensor.Zeros(p.Shape, p.Device), Tensor.Zeros(p.Shape, p.Device));
             _states.Add(s);
             _byName.Add(p.Name, s);
         }
     }
+
+    /// <summary>True when the next <see cref="Step"/> is one launch over the whole arena (see remarks).</summary>
+    public bool NextStepIsFlat =>
+        _arena != null && ReferenceEquals(ParameterArena.Holding(_parameters), _arena) && _arena.AllHaveGradients()
+        && Eps > 0 // keeps the arena's gaps zero (0/(0 + eps)); with eps = 0 they would become 0/0
+        && _states.TrueForAll(s => s.Step == _states[0].Step);
 
     /// <summary>Learning rate of the next <see cref="Step"/>; a schedule sets it before each step.</summary>
     public double Lr { get; set; }
@@ -60,13 +79,19 @@ public sealed class Adam : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         // Validated once per step, not per parameter: Lr may have been changed since the last one.
         Hyper(step: 1).Validate();
-        foreach (var s in _states)
+        if (NextStepIsFlat)
         {
-            var g = s.Parameter.Grad;
-            if (g == null) continue;
-            s.Step++;
-            s.Parameter.Device.Backend.AdamStep(s.Parameter, g, s.M, s.V, Hyper(s.Step));
+            foreach (var s in _states) s.Step++;
+            _arena!.Device.Backend.AdamStep(_arena.Values, _arena.Gradients!, _flatM!, _flatV!, Hyper(_states[0].Step));
         }
+        else
+            foreach (var s in _states)
+            {
+                var g = s.Parameter.Grad;
+                if (g == null) continue;
+                s.Step++;
+                s.Parameter.Device.Backend.AdamStep(s.Parameter, g, s.M, s.V, Hyper(s.Step));
+            }
         StepCount++;
     }
 
@@ -84,6 +109,8 @@ public sealed class Adam : IDisposable
         if (_disposed) return;
         _disposed = true;
         foreach (var s in _states) { s.M.Dispose(); s.V.Dispose(); }
+        _flatM?.Dispose();
+        _flatV?.Dispose();
     }
 }
 

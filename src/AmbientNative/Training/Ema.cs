@@ -9,11 +9,15 @@ namespace AmbientNative.Training;
 /// halfLife images whatever the batch size. With a ramp-up ratio r the half-life is min(halfLifeImages,
 /// imagesSeen·r), so early on the average forgets quickly and does not drag the random initialisation along.
 /// EDM's defaults: half-life 500 kimg, ramp-up 0.05.
+/// When the parameters are exactly one <see cref="ParameterArena"/>'s, the averages get an arena of the same layout
+/// and an update is one launch over both flat tensors (bit-identical to the per-parameter update).
 /// </summary>
 public sealed class Ema : IDisposable
 {
     private readonly List<(Parameter Source, Parameter Average)> _pairs = [];
+    private readonly List<Parameter> _sources = [];
     private readonly List<Parameter> _averages = [];
+    private readonly ParameterArena? _sourceArena, _averageArena;
     private bool _disposed;
 
     /// <param name="parameters">The trained parameters; the average starts as a copy of them.</param>
@@ -34,7 +38,15 @@ public sealed class Ema : IDisposable
             copy.RequireGrad(false); // an average is never trained
             copy.CopyFrom(p);
             _pairs.Add((p, copy));
+            _sources.Add(p);
             _averages.Add(copy);
+        }
+        _sourceArena = ParameterArena.Holding(_sources);
+        if (_sourceArena != null)
+        {
+            _averageArena = ParameterArena.Adopt(_averages, gradients: false);
+            if (!_averageArena.SameLayout(_sourceArena))
+                throw new InvalidOperationException("EMA: the averages' arena does not lay out the parameters as theirs does."); // same shapes, same order: cannot happen
         }
     }
 
@@ -71,7 +83,11 @@ public sealed class Ema : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (!(beta >= 0 && beta <= 1)) throw new ArgumentOutOfRangeException(nameof(beta), $"EMA: β must be in [0, 1]; got {beta}.");
-        foreach (var (src, avg) in _pairs) avg.Device.Backend.EmaUpdate(avg, src, beta);
+        if (_sourceArena != null && ReferenceEquals(ParameterArena.Holding(_sources), _sourceArena)
+            && ReferenceEquals(ParameterArena.Holding(_averages), _averageArena))
+            _averageArena!.Device.Backend.EmaUpdate(_averageArena.Values, _sourceArena.Values, beta);
+        else
+            foreach (var (src, avg) in _pairs) avg.Device.Backend.EmaUpdate(avg, src, beta);
     }
 
     /// <summary>
@@ -98,6 +114,7 @@ public sealed class Ema : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
+        _averageArena?.Dispose();
         foreach (var (_, avg) in _pairs) avg.Dispose();
     }
 }

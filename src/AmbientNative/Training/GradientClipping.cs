@@ -2,15 +2,21 @@ using AmbientNative.Autograd;
 
 namespace AmbientNative.Training;
 
-/// <summary>Global-norm gradient clipping over all parameters, as torch.nn.utils.clip_grad_norm_ (L2 norm).</summary>
+/// <summary>
+/// Global-norm gradient clipping over all parameters, as torch.nn.utils.clip_grad_norm_ (L2 norm). When the
+/// parameters are exactly one <see cref="ParameterArena"/>'s and all have gradients, the norm is one reduction over
+/// the flat gradients (one host read instead of one per parameter) and the scaling one launch.
+/// </summary>
 public static class GradientClipping
 {
     /// <summary>‖g‖ over every parameter's gradient taken together (parameters without one count as zero).</summary>
     public static double GlobalNorm(IEnumerable<Parameter> parameters)
     {
         ArgumentNullException.ThrowIfNull(parameters);
+        var list = AsList(parameters);
+        if (ParameterArena.FlatGradients(list) is { } flat) return Math.Sqrt(flat.Device.Backend.SumOfSquares(flat));
         double sum = 0;
-        foreach (var p in parameters)
+        foreach (var p in list)
             if (p.Grad is { } g) sum += p.Device.Backend.SumOfSquares(g);
         return Math.Sqrt(sum);
     }
@@ -26,14 +32,19 @@ public static class GradientClipping
     {
         ArgumentNullException.ThrowIfNull(parameters);
         if (!(maxNorm > 0)) throw new ArgumentOutOfRangeException(nameof(maxNorm), $"Gradient clipping: max norm must be > 0; got {maxNorm}.");
-        var list = parameters as IReadOnlyCollection<Parameter> ?? parameters.ToList();
+        var list = AsList(parameters);
         double norm = GlobalNorm(list);
         if (double.IsFinite(norm) && norm > maxNorm)
         {
             float scale = (float)(maxNorm / (norm + 1e-6));
-            foreach (var p in list)
-                if (p.Grad is { } g) p.Device.Backend.ScaleInPlace(g, scale);
+            if (ParameterArena.FlatGradients(list) is { } flat) flat.Device.Backend.ScaleInPlace(flat, scale);
+            else
+                foreach (var p in list)
+                    if (p.Grad is { } g) p.Device.Backend.ScaleInPlace(g, scale);
         }
         return norm;
     }
+
+    private static IReadOnlyList<Parameter> AsList(IEnumerable<Parameter> parameters) =>
+        parameters as IReadOnlyList<Parameter> ?? parameters.ToList();
 }

@@ -46,6 +46,7 @@ public sealed class Trainer : IDisposable
     private readonly ITrainingObjective _objective;
     private readonly IBatchSource _data;
     private readonly List<Parameter> _parameters;
+    private readonly ParameterArena _arena;
     private readonly LearningRateSchedule _schedule;
     private readonly Rng _orderRoot;
     private readonly ulong _flipKey;
@@ -84,6 +85,9 @@ public sealed class Trainer : IDisposable
         foreach (var p in _parameters)
             if (p.Name.StartsWith(Checkpoint.EmaPrefix, StringComparison.Ordinal) || p.Name.StartsWith("adam.", StringComparison.Ordinal))
                 throw new ArgumentException($"Trainer: parameter name \"{p.Name}\" starts with a prefix that checkpoints reserve (\"ema.\", \"adam.\").", nameof(model));
+        // One flat arena for the parameters and their gradients, so Adam, the EMA and the clipping norm are one
+        // launch each over the whole model (see ParameterArena).
+        _arena = ParameterArena.Adopt(_parameters);
         Optimizer = new Adam(_parameters, options.LearningRate, options.AdamBeta1, options.AdamBeta2, options.AdamEps);
         Ema = new Ema(_parameters, options.EmaHalfLifeImages, options.EmaRampupRatio);
         _schedule = new LearningRateSchedule(options.LearningRate, options.WarmupImages);
@@ -313,12 +317,16 @@ public sealed class Trainer : IDisposable
         File.WriteAllBytes(Path.Combine(Options.RunDirectory, "config.json"), stream.ToArray());
     }
 
-    /// <summary>Frees the optimizer moments and the EMA copies; the model, objective and data belong to the caller.</summary>
+    /// <summary>
+    /// Frees the optimizer moments, the EMA copies and the parameter arena (the model's parameters keep their values
+    /// and go back to per-parameter gradients); the model, objective and data belong to the caller.
+    /// </summary>
     public void Dispose()
     {
         if (_disposed) return;
         _disposed = true;
         Optimizer.Dispose();
         Ema.Dispose();
+        _arena.Dispose();
     }
 }

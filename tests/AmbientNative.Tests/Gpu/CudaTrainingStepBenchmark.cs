@@ -27,6 +27,7 @@ public class CudaTrainingStepBenchmark
         var config = UNetConfig.Reference;
         using var net = new UNet(config, dev, seed: 1);
         var loss = new AmbientLoss(new EdmPreconditioner(net));
+        using var arena = ParameterArena.Adopt(net.Parameters()); // as the Trainer does: Adam is one launch
         using var adam = new Adam(net.Parameters(), lr: 1e-4);
         var batchData = SyntheticAmbientBatch.Make(config, batch, dev, new Rng(2));
         var rng = new Rng(3);

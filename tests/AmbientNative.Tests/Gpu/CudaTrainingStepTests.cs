@@ -155,11 +155,14 @@ public class CudaTrainingStepTests
 
     /// <summary>
     /// Training steps: loss and backward on a tape, then gradient clipping to norm 1, AdamW and an EMA update, as the
-    /// trainer does. Returns the last step's loss, gradients (before clipping) and norm, and the parameters and EMA after it.
+    /// trainer does, with the parameters in one arena (so clipping, Adam and the EMA are one launch each and every
+    /// kernel reads parameters and writes gradients at offsets inside the arena's flat tensors). Returns the last
+    /// step's loss, gradients (before clipping) and norm, and the parameters and EMA after it.
     /// </summary>
     internal static StepResult Train(Device dev, Module net, Func<Tensor> lossOnTape, int steps, bool inspect, out long[] allocationsAfterEachStep)
     {
         var parameters = net.Parameters().ToList();
+        using var arena = ParameterArena.Adopt(parameters);
         // eps 1e-3 (not 1e-8): AdamW's first update is lr·g/(|g| + eps), a sign for |g| ≫ eps. Elements whose gradient
         // is rounding noise would flip between devices; with this eps their update is ~0 instead of ±lr.
         using var adam = new Adam(parameters, lr: 1e-3, eps: 1e-3, weightDecay: 0.01);
@@ -182,6 +185,7 @@ public class CudaTrainingStepTests
                 finite = parameters.All(p => dev.Backend.AllFinite(p.Grad!));
             }
             norm = GradientClipping.ClipGlobalNorm(parameters, maxNorm: 1.0);
+            Assert.That(adam.NextStepIsFlat, "every parameter has its gradient in the arena: Adam is one launch");
             adam.Step();
             adam.ZeroGrad();
             ema.Update(0.9);
