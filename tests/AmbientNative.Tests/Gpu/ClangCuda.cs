@@ -72,12 +72,19 @@ internal sealed partial class ClangCuda : IDisposable
         throw new InvalidOperationException(); // not reached
     }
 
-    /// <summary>The PTX of one kernel file; fails the test with clang's messages if it does not compile.</summary>
+    /// <summary>
+    /// The PTX of one kernel file; fails the test with clang's messages if it does not compile or warns. The warnings
+    /// asked for catch what a kernel written without a GPU gets wrong quietly: a 64-bit index truncated to 32 bits, an
+    /// uninitialised variable, an unused result. Sign comparisons are left out (threadIdx against an int bound is the
+    /// idiom, and harmless for the sizes a launch can have).
+    /// </summary>
     public string Ptx(string file)
     {
         var output = Path.Combine(_dir, file + ".ptx");
-        var (exit, err) = Run(Executable, [.. Flags, "-O2", "-S", "-o", output, file], _dir);
+        var (exit, err) = Run(Executable,
+            [.. Flags, "-O2", "-Wall", "-Wextra", "-Wshorten-64-to-32", "-Wno-unused-parameter", "-Wno-sign-compare", "-S", "-o", output, file], _dir);
         Assert.That(exit, Is.Zero, $"clang could not compile {file}:\n{err}");
+        Assert.That(err, Does.Not.Contain("warning:"), $"clang warns about {file}:\n{err}");
         return File.ReadAllText(output);
     }
 

@@ -45,7 +45,7 @@ public partial class KernelSourceTests
     public void Cleanup() => _clang?.Dispose();
 
     [TestCaseSource(nameof(CudaFiles))]
-    public void Compiles_and_keeps_every_kernel_name(string file)
+    public void Compiles_without_warnings_and_keeps_every_kernel_name(string file)
     {
         var ptx = _clang!.Ptx(file);
         var declared = GlobalKernel().Matches(_clang.Preprocessed(file)).Select(m => m.Groups[1].Value).ToHashSet();
