@@ -37,7 +37,8 @@ public sealed class ParameterArena : IDisposable
         Length = length;
         Device = device;
         Values = Tensor.Zeros(new Shape(length), device);
-        Gradients = gradients ? Tensor.Zeros(new Shape(length), device) : null;
+        try { Gradients = gradients ? Tensor.Zeros(new Shape(length), device) : null; }
+        catch { Values.Dispose(); throw; } // e.g. out of device memory: give the first block back
     }
 
     /// <summary>The parameters in arena order.</summary>

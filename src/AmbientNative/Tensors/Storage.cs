@@ -34,7 +34,7 @@ public abstract class Storage
     /// A storage over elements [offset, offset + length) of this one, sharing its memory. The slice holds a
     /// reference on this storage (released when the slice is), so the memory lives as long as any slice of it.
     /// </summary>
-    public Storage Slice(int offset, int length)
+    internal Storage Slice(int offset, int length)
     {
         if (offset < 0 || length < 0 || (long)offset + length > Length)
             throw new ArgumentOutOfRangeException(nameof(offset), $"Slice [{offset}, {(long)offset + length}) does not fit a storage of {Length} elements.");

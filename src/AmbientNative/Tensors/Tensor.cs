@@ -150,7 +150,12 @@ public partial class Tensor : IDisposable
             throw new ArgumentException($"Cannot move tensor {Shape} on {Device} onto a storage of {target.Length} elements on {target.Device}.");
         var old = Storage;
         target.AddRef(); // for the temporary tensor the copy writes through, which releases it when disposed
-        using (var moved = new Tensor(Shape, target)) Device.Backend.Copy(this, moved);
+        try
+        {
+            using var moved = new Tensor(Shape, target);
+            Device.Backend.Copy(this, moved);
+        }
+        catch { target.Release(); throw; } // the caller's reference: we did not take it over
         Storage = target;
         old.Release();
     }

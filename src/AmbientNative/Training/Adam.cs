@@ -50,10 +50,24 @@ public sealed class Adam : IDisposable
     }
 
     /// <summary>True when the next <see cref="Step"/> is one launch over the whole arena (see remarks).</summary>
-    public bool NextStepIsFlat =>
-        _arena != null && ReferenceEquals(ParameterArena.Holding(_parameters), _arena) && _arena.AllHaveGradients()
-        && Eps > 0 // keeps the arena's gaps zero (0/(0 + eps)); with eps = 0 they would become 0/0
-        && _states.TrueForAll(s => s.Step == _states[0].Step);
+    public bool NextStepIsFlat
+    {
+        get
+        {
+            // (float)Eps, as the kernels see it: a positive eps keeps the arena's gaps zero (0/(0 + eps)); 0 would make them 0/0.
+            if (_arena == null || (float)Eps <= 0 || !ReferenceEquals(ParameterArena.Holding(_parameters), _arena) || !_arena.AllHaveGradients())
+                return false;
+            foreach (var s in _states)
+                if (s.Step != _states[0].Step) return false;
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Steps taken as one launch over the arena. The flat path turns off quietly when a parameter misses a step (its
+    /// count then differs for good) or lacks a gradient; this counter is how a caller or test sees it.
+    /// </summary>
+    public long FlatSteps { get; private set; }
 
     /// <summary>Learning rate of the next <see cref="Step"/>; a schedule sets it before each step.</summary>
     public double Lr { get; set; }
@@ -83,6 +97,7 @@ public sealed class Adam : IDisposable
         {
             foreach (var s in _states) s.Step++;
             _arena!.Device.Backend.AdamStep(_arena.Values, _arena.Gradients!, _flatM!, _flatV!, Hyper(_states[0].Step));
+            FlatSteps++;
         }
         else
             foreach (var s in _states)

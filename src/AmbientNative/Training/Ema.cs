@@ -51,6 +51,9 @@ public sealed class Ema : IDisposable
     }
 
     public double HalfLifeImages { get; }
+
+    /// <summary>Updates made as one launch over the parameter arena (see the class summary).</summary>
+    public long FlatUpdates { get; private set; }
     public double? RampupRatio { get; }
 
     /// <summary>The averaged parameters, same names, shapes and order as the source: what a checkpoint saves.</summary>
@@ -85,7 +88,10 @@ public sealed class Ema : IDisposable
         if (!(beta >= 0 && beta <= 1)) throw new ArgumentOutOfRangeException(nameof(beta), $"EMA: β must be in [0, 1]; got {beta}.");
         if (_sourceArena != null && ReferenceEquals(ParameterArena.Holding(_sources), _sourceArena)
             && ReferenceEquals(ParameterArena.Holding(_averages), _averageArena))
+        {
             _averageArena!.Device.Backend.EmaUpdate(_averageArena.Values, _sourceArena.Values, beta);
+            FlatUpdates++;
+        }
         else
             foreach (var (src, avg) in _pairs) avg.Device.Backend.EmaUpdate(avg, src, beta);
     }

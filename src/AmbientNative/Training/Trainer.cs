@@ -88,8 +88,18 @@ public sealed class Trainer : IDisposable
         // One flat arena for the parameters and their gradients, so Adam, the EMA and the clipping norm are one
         // launch each over the whole model (see ParameterArena).
         _arena = ParameterArena.Adopt(_parameters);
-        Optimizer = new Adam(_parameters, options.LearningRate, options.AdamBeta1, options.AdamBeta2, options.AdamEps);
-        Ema = new Ema(_parameters, options.EmaHalfLifeImages, options.EmaRampupRatio);
+        try
+        {
+            Optimizer = new Adam(_parameters, options.LearningRate, options.AdamBeta1, options.AdamBeta2, options.AdamEps);
+            Ema = new Ema(_parameters, options.EmaHalfLifeImages, options.EmaRampupRatio);
+        }
+        catch
+        {
+            // Nothing owns the arena yet: release it (and the moments) so a failed construction leaks no device memory.
+            Optimizer?.Dispose();
+            _arena.Dispose();
+            throw;
+        }
         _schedule = new LearningRateSchedule(options.LearningRate, options.WarmupImages);
         var root = new Rng(options.Seed);
         _orderRoot = root.Fork(0);

@@ -62,13 +62,18 @@ internal sealed partial class ClangCuda : IDisposable
 
     public string Executable { get; }
 
-    /// <summary>A compiler over a temporary copy of the kernels, or Assert.Ignore when no clang is installed (.ci/run installs clang-14).</summary>
+    /// <summary>
+    /// A compiler over a temporary copy of the kernels, or Assert.Ignore without clang-14 (.ci/run installs it). Only
+    /// clang 14 is accepted: the shim and the warning set were checked against it, and another version may warn or
+    /// predeclare differently. $AMBIENT_CLANG names another clang-14 binary.
+    /// </summary>
     public static ClangCuda Create()
     {
-        var candidates = new[] { Environment.GetEnvironmentVariable("AMBIENT_CLANG"), "clang-14", "clang-15", "clang-16", "clang" };
-        foreach (var c in candidates)
-            if (!string.IsNullOrEmpty(c) && Run(c, ["--version"], Environment.CurrentDirectory).Exit == 0) return new ClangCuda(c);
-        Assert.Ignore("no clang (clang-14/15/16 or $AMBIENT_CLANG) to compile the CUDA kernels with; .ci/run installs clang-14");
+        foreach (var c in new[] { Environment.GetEnvironmentVariable("AMBIENT_CLANG"), "clang-14" })
+            if (!string.IsNullOrEmpty(c) && Run(c, ["--version"], Environment.CurrentDirectory, stdout: true) is (0, var version)
+                && version.Contains("clang version 14.", StringComparison.Ordinal))
+                return new ClangCuda(c);
+        Assert.Ignore("no clang 14 (clang-14 or $AMBIENT_CLANG) to compile the CUDA kernels with; .ci/run installs clang-14");
         throw new InvalidOperationException(); // not reached
     }
 
@@ -131,8 +136,9 @@ internal sealed partial class ClangCuda : IDisposable
         {
             using var p = Process.Start(psi)!;
             var outTask = p.StandardOutput.ReadToEndAsync();
-            var err = p.StandardError.ReadToEnd();
-            p.WaitForExit();
+            var errTask = p.StandardError.ReadToEndAsync();
+            if (!p.WaitForExit(TimeSpan.FromMinutes(2))) { p.Kill(entireProcessTree: true); return (-1, $"{exe} did not finish in 2 minutes"); }
+            var err = errTask.Result;
             return (p.ExitCode, stdout ? outTask.Result + err : err);
         }
         catch (System.ComponentModel.Win32Exception e) { return (-1, e.Message); }
@@ -150,6 +156,6 @@ internal sealed partial class ClangCuda : IDisposable
 
     public void Dispose()
     {
-        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
+        try { Directory.Delete(_dir, recursive: true); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
 }

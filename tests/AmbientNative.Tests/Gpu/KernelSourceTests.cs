@@ -37,8 +37,20 @@ public partial class KernelSourceTests
     public void CompileOnce()
     {
         _clang = ClangCuda.Create();
-        foreach (var f in CudaFiles)
-            foreach (var (name, layout) in _clang.Layouts(f)) AllLayouts[name] = layout;
+        try
+        {
+            foreach (var f in CudaFiles)
+                foreach (var (name, layout) in _clang.Layouts(f))
+                {
+                    // A struct every file sees (from a header) is laid out once per file; two different ones of one name would be ambiguous.
+                    if (AllLayouts.TryGetValue(name, out var seen))
+                        Assert.That(layout.Size == seen.Size && layout.Fields.SequenceEqual(seen.Fields),
+                            $"two different C structs are named {name} (the second in {f})");
+                    AllLayouts[name] = layout;
+                }
+        }
+        catch { _clang.Dispose(); throw; } // NUnit skips the teardown when the setup fails: remove the temporary copy here
+
     }
 
     [OneTimeTearDown]

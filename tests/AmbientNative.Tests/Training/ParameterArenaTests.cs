@@ -133,6 +133,7 @@ public class ParameterArenaTests
             Backward(held, device, step);
             Assert.That(adamHeld.NextStepIsFlat, Is.True, "every parameter has its gradient in the arena");
             Assert.That(adamPlain.NextStepIsFlat, Is.False);
+            Assert.That(ParameterArena.FlatGradients(held.All), Is.SameAs(arena.Gradients), "clipping takes the flat gradients");
             double normPlain = GradientClipping.ClipGlobalNorm(plain.All, maxNorm: 0.5);
             double normHeld = GradientClipping.ClipGlobalNorm(held.All, maxNorm: 0.5);
             Assert.That(normHeld, Is.EqualTo(normPlain).Within(1e-12).Percent, $"norm, step {step}");
@@ -141,6 +142,8 @@ public class ParameterArenaTests
             emaPlain.Update(beta: 0.7); emaHeld.Update(beta: 0.7);
             adamPlain.ZeroGrad(); adamHeld.ZeroGrad();
         }
+        Assert.That((adamHeld.FlatSteps, emaHeld.FlatUpdates), Is.EqualTo((3L, 3L)), "Adam and the EMA took the flat path every step");
+        Assert.That((adamPlain.FlatSteps, emaPlain.FlatUpdates), Is.EqualTo((0L, 0L)));
         for (int i = 0; i < held.All.Length; i++)
         {
             string name = held.All[i].Name;

@@ -55,6 +55,21 @@ public class TrainerTests
     }
 
     [TestCaseSource(nameof(Devices))]
+    public void The_trainer_steps_its_model_on_a_parameter_arena(Device device)
+    {
+        var (net, objective) = Model(device, seed: 1);
+        using (net)
+        using (var trainer = new Trainer(net, objective, Data(), Options("arena", 3), ModelConfig))
+        {
+            Assert.That(ParameterArena.Holding(net.Parameters().ToList()), Is.Not.Null, "the model's parameters are one arena's");
+            for (int i = 0; i < 3; i++) trainer.TrainStep();
+            Assert.That(trainer.Optimizer.FlatSteps, Is.EqualTo(3), "every Adam step was one call over the arena");
+            Assert.That(trainer.Ema.FlatUpdates, Is.EqualTo(3), "every EMA update was one call over the arena");
+        }
+        Assert.That(net.Parameters().All(p => p.Arena == null), "disposing the trainer releases the arena");
+    }
+
+    [TestCaseSource(nameof(Devices))]
     public void Resume_gives_a_bit_identical_next_step(Device device)
     {
         // Run A: 5 steps uninterrupted, checkpoints at 3 and 5.

@@ -57,7 +57,7 @@ public sealed class IlgpuRuntime : IDisposable
     /// PTX without a GPU (IlgpuPtxTests). ILGPU.Algorithms supplies what ILGPU's PTX backend lacks: float log and exp
     /// (MathF.Log/Exp in the noise and attention kernels; computed through lg2.approx/ex2.approx).
     /// </summary>
-    public static Context.Builder ConfigureCuda(Context.Builder builder) => builder.Cuda().EnableAlgorithms();
+    internal static Context.Builder ConfigureCuda(Context.Builder builder) => builder.Cuda().EnableAlgorithms();
 
     /// <summary>The CUDA context ILGPU created (only for a CUDA accelerator).</summary>
     public IntPtr CudaContextHandle => AsCuda().NativePtr;
