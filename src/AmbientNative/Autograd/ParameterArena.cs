@@ -147,15 +147,6 @@ public sealed class ParameterArena : IDisposable
         return new Tensor(p.Shape, flat.Storage.Slice(_offsets[index], p.Numel));
     }
 
-    /// <summary>True when <paramref name="other"/> lays out the same shapes at the same offsets (EMA copies of these parameters).</summary>
-    public bool SameLayout(ParameterArena other)
-    {
-        if (other.Length != Length || other._parameters.Length != _parameters.Length) return false;
-        for (int i = 0; i < _parameters.Length; i++)
-            if (other._offsets[i] != _offsets[i] || other._parameters[i].Shape != _parameters[i].Shape) return false;
-        return true;
-    }
-
     /// <summary>
     /// Releases the flat tensors. The parameters keep their values (their slices hold the memory) and their current
     /// gradients, and go back to per-parameter gradients.

@@ -14,9 +14,8 @@ namespace AmbientNative.Training;
 /// </summary>
 public sealed class Ema : IDisposable
 {
-    private readonly List<(Parameter Source, Parameter Average)> _pairs = [];
     private readonly List<Parameter> _sources = [];
-    private readonly List<Parameter> _averages = [];
+    private readonly List<Parameter> _averages = []; // _averages[i] averages _sources[i]
     private readonly ParameterArena? _sourceArena, _averageArena;
     private bool _disposed;
 
@@ -37,24 +36,19 @@ public sealed class Ema : IDisposable
             var copy = new Parameter(p.Name, p.Shape, p.Device);
             copy.RequireGrad(false); // an average is never trained
             copy.CopyFrom(p);
-            _pairs.Add((p, copy));
             _sources.Add(p);
             _averages.Add(copy);
         }
         _sourceArena = ParameterArena.Holding(_sources);
-        if (_sourceArena != null)
-        {
-            _averageArena = ParameterArena.Adopt(_averages, gradients: false);
-            if (!_averageArena.SameLayout(_sourceArena))
-                throw new InvalidOperationException("EMA: the averages' arena does not lay out the parameters as theirs does."); // same shapes, same order: cannot happen
-        }
+        // Same shapes in the same order: Adopt lays the averages out exactly as the sources.
+        if (_sourceArena != null) _averageArena = ParameterArena.Adopt(_averages, gradients: false);
     }
 
     public double HalfLifeImages { get; }
+    public double? RampupRatio { get; }
 
     /// <summary>Updates made as one launch over the parameter arena (see the class summary).</summary>
     public long FlatUpdates { get; private set; }
-    public double? RampupRatio { get; }
 
     /// <summary>The averaged parameters, same names, shapes and order as the source: what a checkpoint saves.</summary>
     public IReadOnlyList<Parameter> Parameters => _averages;
@@ -93,7 +87,7 @@ public sealed class Ema : IDisposable
             FlatUpdates++;
         }
         else
-            foreach (var (src, avg) in _pairs) avg.Device.Backend.EmaUpdate(avg, src, beta);
+            for (int i = 0; i < _averages.Count; i++) _averages[i].Device.Backend.EmaUpdate(_averages[i], _sources[i], beta);
     }
 
     /// <summary>
@@ -121,6 +115,6 @@ public sealed class Ema : IDisposable
         if (_disposed) return;
         _disposed = true;
         _averageArena?.Dispose();
-        foreach (var (_, avg) in _pairs) avg.Dispose();
+        foreach (var avg in _averages) avg.Dispose();
     }
 }

@@ -1,4 +1,5 @@
 using AmbientNative.Autograd;
+using AmbientNative.Tensors;
 
 namespace AmbientNative.Training;
 
@@ -14,11 +15,7 @@ public static class GradientClipping
     {
         ArgumentNullException.ThrowIfNull(parameters);
         var list = AsList(parameters);
-        if (ParameterArena.FlatGradients(list) is { } flat) return Math.Sqrt(flat.Device.Backend.SumOfSquares(flat));
-        double sum = 0;
-        foreach (var p in list)
-            if (p.Grad is { } g) sum += p.Device.Backend.SumOfSquares(g);
-        return Math.Sqrt(sum);
+        return Norm(list, ParameterArena.FlatGradients(list));
     }
 
     /// <summary>
@@ -33,16 +30,27 @@ public static class GradientClipping
         ArgumentNullException.ThrowIfNull(parameters);
         if (!(maxNorm > 0)) throw new ArgumentOutOfRangeException(nameof(maxNorm), $"Gradient clipping: max norm must be > 0; got {maxNorm}.");
         var list = AsList(parameters);
-        double norm = GlobalNorm(list);
+        var flat = ParameterArena.FlatGradients(list);
+        double norm = Norm(list, flat);
         if (double.IsFinite(norm) && norm > maxNorm)
         {
             float scale = (float)(maxNorm / (norm + 1e-6));
-            if (ParameterArena.FlatGradients(list) is { } flat) flat.Device.Backend.ScaleInPlace(flat, scale);
+            if (flat != null) flat.Device.Backend.ScaleInPlace(flat, scale);
             else
                 foreach (var p in list)
                     if (p.Grad is { } g) p.Device.Backend.ScaleInPlace(g, scale);
         }
         return norm;
+    }
+
+    /// <summary>The norm from the flat gradients when there are ones, else parameter by parameter.</summary>
+    private static double Norm(IReadOnlyList<Parameter> list, Tensor? flat)
+    {
+        if (flat != null) return Math.Sqrt(flat.Device.Backend.SumOfSquares(flat));
+        double sum = 0;
+        foreach (var p in list)
+            if (p.Grad is { } g) sum += p.Device.Backend.SumOfSquares(g);
+        return Math.Sqrt(sum);
     }
 
     private static IReadOnlyList<Parameter> AsList(IEnumerable<Parameter> parameters) =>
