@@ -10,6 +10,9 @@
 #                                     compute-sanitizer memcheck, racecheck and synccheck; logs into OUTDIR, a
 #                                     summary table last. STEPS picks steps (default: all but mirror, which fits
 #                                     the 10-minute command limit); SANITIZE narrows the sanitizer filters.
+#   tools/gpu-test.sh emulate [FILTER] here, no GPU: build the CUDA emulator (tools/cuda-emulator, clang-14) and the
+#                                     tests, then run the GPU tests (or FILTER) on it; AMBIENT_KERNEL_DIR works
+#                                     as on a GPU host, so an edited kernel runs without a rebuild
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bundle="${BUNDLE:-.gpu/t.tgz}"
@@ -40,6 +43,17 @@ case "${1:-}" in
     ;;
   command)
     echo "$host_cmd"
+    ;;
+  emulate)
+    cd "$here/.."
+    emu=.gpu/emulator && rm -rf "$emu/kernel-cache" && mkdir -p "$emu/kernel-cache" || exit 1  # the cache key does not hash emu_device.h
+    clang++-14 -std=c++17 -O2 -fPIC -shared -Wall -Wextra -Werror -DAN_EMU_INCLUDE_DIR="\"$PWD/tools/cuda-emulator\"" \
+      tools/cuda-emulator/*.cpp -o "$emu/libcuda_emulator.so" -ldl || exit 1
+    dotnet build tests/AmbientNative.Tests -c Release -v q -nologo || exit 1
+    AMBIENT_LIBCUDA="$PWD/$emu/libcuda_emulator.so" AMBIENT_NVRTC="$PWD/$emu/libcuda_emulator.so" \
+      AMBIENT_KERNEL_CACHE="$PWD/$emu/kernel-cache" \
+      dotnet tests/AmbientNative.Tests/bin/Release/net10.0/AmbientNative.Tests.dll \
+      --filter "${2:-Category=Gpu&Category!=GpuLarge&FullyQualifiedName!~Ilgpu}"
     ;;
   run)
     shift

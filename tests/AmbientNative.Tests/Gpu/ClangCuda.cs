@@ -67,12 +67,15 @@ internal sealed partial class ClangCuda : IDisposable
     /// clang 14 is accepted: the shim and the warning set were checked against it, and another version may warn or
     /// predeclare differently. $AMBIENT_CLANG names another clang-14 binary.
     /// </summary>
-    public static ClangCuda Create()
+    public static ClangCuda Create() => new(RequireClang14());
+
+    /// <summary>The clang 14 executable ($AMBIENT_CLANG, else clang-14 on the path), or Assert.Ignore without one.</summary>
+    public static string RequireClang14()
     {
         foreach (var c in new[] { Environment.GetEnvironmentVariable("AMBIENT_CLANG"), "clang-14" })
             if (!string.IsNullOrEmpty(c) && Run(c, ["--version"], Environment.CurrentDirectory, stdout: true) is (0, var version)
                 && version.Contains("clang version 14.", StringComparison.Ordinal))
-                return new ClangCuda(c);
+                return c;
         Assert.Ignore("no clang 14 (clang-14 or $AMBIENT_CLANG) to compile the CUDA kernels with; .ci/run installs clang-14");
         throw new InvalidOperationException(); // not reached
     }
@@ -128,7 +131,7 @@ internal sealed partial class ClangCuda : IDisposable
     private static readonly string[] Flags =
         ["-x", "cuda", "--cuda-device-only", "-nocudainc", "-nocudalib", "--cuda-gpu-arch=sm_80", "-std=c++17", "-include", "nvrtc_shim.h", "-I", "."];
 
-    private static (int Exit, string Text) Run(string exe, string[] args, string dir, bool stdout = false)
+    internal static (int Exit, string Text) Run(string exe, string[] args, string dir, bool stdout = false)
     {
         var psi = new ProcessStartInfo(exe) { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args) psi.ArgumentList.Add(a);

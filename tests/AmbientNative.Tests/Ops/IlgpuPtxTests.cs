@@ -35,7 +35,7 @@ public class IlgpuPtxTests
     public void Compiles_to_ptx(MethodInfo kernel)
     {
         using var context = Context.Create(b => IlgpuRuntime.ConfigureCuda(b));
-        using var backend = new PTXBackend(context, CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, null);
+        using var backend = new PTXBackend(context, CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, null!); // no NVVM: ILGPU's own PTX generator
         // Implicitly grouped kernels take their index first; the others are explicitly grouped (Group.IdxX etc.).
         var parameters = kernel.GetParameters();
         var entry = parameters.Length > 0 && IndexTypes.Contains(parameters[0].ParameterType)

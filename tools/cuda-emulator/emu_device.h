@@ -1,0 +1,76 @@
+// Force-included (clang -include) before a kernels/*.cu file when the emulator compiles it as host C++: CUDA's
+// built-ins for code that runs on the CPU, one emulated thread at a time. Mirrors what NVRTC predeclares for our
+// kernels (tests/.../Gpu/ClangCuda.cs has the device-side twin of this list).
+#pragma once
+#include <math.h>
+#include <string.h>
+#include "emu_runtime.h"
+
+extern "C" an_emu_runtime an_emu_rt; // defined in the generated entry file of this kernel library
+
+// Kernel names and launch bounds are found by preprocessing with AN_EMU_SCAN defined (markers stay in the text).
+#ifdef AN_EMU_SCAN
+#define __global__ an_emu_kernel_marker
+#define __launch_bounds__(...) an_emu_bounds_marker(__VA_ARGS__)
+#else
+#define __global__
+#define __launch_bounds__(...)
+#endif
+#define __device__
+#define __host__
+#define __forceinline__ inline __attribute__((always_inline))
+#define __align__(n) __attribute__((aligned(n)))
+#define __constant__ static
+// Every __shared__ variable lands in one section, which the driver fills with 0xff bytes (NaN as float or double,
+// -1 as an integer) before each block: a kernel that reads shared memory it did not write reads poison.
+#define __shared__ static __attribute__((section("an_emu_shared")))
+
+typedef an_emu_dim3 uint3;
+typedef an_emu_dim3 dim3;
+#define threadIdx (an_emu_rt.threadIdx)
+#define blockIdx (an_emu_rt.blockIdx)
+#define blockDim (an_emu_rt.blockDim)
+#define gridDim (an_emu_rt.gridDim)
+static const int warpSize = 32;
+
+inline void __syncthreads() { an_emu_rt.syncthreads(); }
+
+template <typename T>
+inline T __shfl_xor_sync(unsigned mask, T v, int lane_mask, int width = 32)
+{
+    static_assert(sizeof(T) <= 8, "shuffles move at most 64 bits");
+    unsigned long long bits = 0;
+    memcpy(&bits, &v, sizeof(T));
+    bits = an_emu_rt.shfl_xor(mask, bits, lane_mask, width);
+    memcpy(&v, &bits, sizeof(T));
+    return v;
+}
+
+struct __attribute__((aligned(16))) float4 { float x, y, z, w; };
+struct __attribute__((aligned(8))) float2 { float x, y; };
+struct __attribute__((aligned(16))) uint4 { unsigned x, y, z, w; };
+inline uint4 make_uint4(unsigned x, unsigned y, unsigned z, unsigned w) { return uint4{x, y, z, w}; }
+inline float4 make_float4(float x, float y, float z, float w) { return float4{x, y, z, w}; }
+
+inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
+inline float __int_as_float(int i) { float f; memcpy(&f, &i, 4); return f; }
+inline int __float_as_int(float f) { int i; memcpy(&i, &f, 4); return i; }
+inline unsigned __float_as_uint(float f) { unsigned u; memcpy(&u, &f, 4); return u; }
+inline unsigned __umulhi(unsigned a, unsigned b) { return (unsigned)(((unsigned long long)a * b) >> 32); }
+inline unsigned long long __umul64hi(unsigned long long a, unsigned long long b) { return (unsigned long long)(((unsigned __int128)a * b) >> 64); }
+
+// Emulated threads never run at the same time, so a plain read-modify-write is atomic.
+template <typename T> inline T an_emu_rmw(T* p, T v, T (*op)(T, T)) { T old = *p; *p = op(old, v); return old; }
+inline int atomicAdd(int* p, int v) { return an_emu_rmw<int>(p, v, [](int a, int b) { return a + b; }); }
+inline unsigned atomicAdd(unsigned* p, unsigned v) { return an_emu_rmw<unsigned>(p, v, [](unsigned a, unsigned b) { return a + b; }); }
+inline int atomicExch(int* p, int v) { return an_emu_rmw<int>(p, v, [](int, int b) { return b; }); }
+inline int atomicMax(int* p, int v) { return an_emu_rmw<int>(p, v, [](int a, int b) { return a > b ? a : b; }); }
+inline int atomicOr(int* p, int v) { return an_emu_rmw<int>(p, v, [](int a, int b) { return a | b; }); }
+inline unsigned atomicOr(unsigned* p, unsigned v) { return an_emu_rmw<unsigned>(p, v, [](unsigned a, unsigned b) { return a | b; }); }
+
+inline int min(int a, int b) { return a < b ? a : b; }
+inline int max(int a, int b) { return a > b ? a : b; }
+inline long long min(long long a, long long b) { return a < b ? a : b; }
+inline long long max(long long a, long long b) { return a > b ? a : b; }
+inline unsigned min(unsigned a, unsigned b) { return a < b ? a : b; }
+inline unsigned max(unsigned a, unsigned b) { return a > b ? a : b; }

@@ -1,0 +1,15 @@
+// The contract between the emulated driver (libcuda_emulator.so) and every kernel library it builds and loads.
+// Plain C layout only: the two sides are separate shared objects and share nothing else.
+#pragma once
+
+struct an_emu_dim3 { unsigned x, y, z; };
+
+// One per kernel library. The driver writes the built-in variables before it resumes a thread, so a kernel reads
+// its own threadIdx even though every emulated thread runs on the same OS thread (one at a time).
+struct an_emu_runtime
+{
+    an_emu_dim3 threadIdx, blockIdx, blockDim, gridDim;
+    void (*syncthreads)(void);
+    // __shfl_xor_sync on the value's bits (widened to 64); the driver checks the mask and that the warp is whole.
+    unsigned long long (*shfl_xor)(unsigned mask, unsigned long long bits, int lane_mask, int width);
+};
