@@ -9,11 +9,11 @@ namespace AmbientNative.Tests.Gpu;
 
 /// <summary>
 /// Attention at the reference U-Net's 16×16 level (T = 256 tokens, C = 128, batch 256), forward and forward + backward
-/// through the tape: the GEMM + softmax composition on our CUDA C kernels, and (with the device in ILGPU's context,
-/// AMBIENT_CUDA_CONTEXT=ilgpu) the fused ILGPU kernels on the same input. CUDA events, median of 10 after 2 warm-ups;
+/// through the tape: the GEMM + softmax composition on our CUDA C kernels, the fused CUDA C kernels (kernels/attention.cu),
+/// and (with the device in ILGPU's context, AMBIENT_CUDA_CONTEXT=ilgpu) the fused ILGPU kernels on the same input. CUDA events, median of 10 after 2 warm-ups;
 /// TFLOP/s are the composition's useful work for both paths (4·N·T²·C forward, 12·N·T²·C forward + backward; the fused
-/// backward also recomputes QKᵀ, not counted), so the rates compare like the times. Also prints the two paths'
-/// relative difference. Runs only with AMBIENT_GPU_BENCH=1.
+/// backward also recomputes QKᵀ, not counted), so the rates compare like the times. Also prints each fused path's
+/// relative difference from the composition. Runs only with AMBIENT_GPU_BENCH=1.
 /// </summary>
 [Category("GpuBench")]
 public class CudaAttentionBenchmark
@@ -42,22 +42,36 @@ public class CudaAttentionBenchmark
         void Forward() { using var tape = new Tape(); Attention.Forward(qkv); }
         void ForwardBackward() { using var tape = new Tape(); tape.Backward(Attention.Forward(qkv), gy); qkv.ZeroGrad(); }
 
-        be.FusedKernels = FusedKernelSource.CudaC; // no fused CUDA C attention: Nn.Attention composes GEMM + softmax
+        void Difference(string name, float[] fused, float[] composed)
+        {
+            double num = 0, den = 0;
+            for (int i = 0; i < fused.Length; i++) { num += Math.Pow(fused[i] - composed[i], 2); den += Math.Pow(composed[i], 2); }
+            lines.Add($"{name} vs composition: relative difference {Math.Sqrt(num / den):E2}");
+        }
+
+        be.FusedKernels = FusedKernelSource.CudaC;
+        be.FusedAttention = false;
         Assert.That(be.PrefersFusedAttention(new(N, C, H * W)), Is.False);
         var composed = Output();
         Report("composition forward", 4 * t2c, Ms(Forward));
         Report("composition forward + backward", 12 * t2c, Ms(ForwardBackward));
+        be.FusedAttention = true;
+        try
+        {
+            Assert.That(be.PrefersFusedAttention(new(N, C, H * W)), Is.True);
+            Difference("CUDA C fused", Output(), composed);
+            Report("CUDA C fused forward", 4 * t2c, Ms(Forward));
+            Report("CUDA C fused forward + backward", 12 * t2c, Ms(ForwardBackward));
+        }
+        finally { be.FusedAttention = false; }
         if (be.Ilgpu != null)
         {
             be.FusedKernels = FusedKernelSource.Ilgpu;
             try
             {
-                var fused = Output();
+                Difference("ILGPU fused", Output(), composed);
                 Report("ILGPU fused forward", 4 * t2c, Ms(Forward));
                 Report("ILGPU fused forward + backward", 12 * t2c, Ms(ForwardBackward));
-                double num = 0, den = 0;
-                for (int i = 0; i < fused.Length; i++) { num += Math.Pow(fused[i] - composed[i], 2); den += Math.Pow(composed[i], 2); }
-                lines.Add($"fused vs composition: relative difference {Math.Sqrt(num / den):E2}");
             }
             finally { be.FusedKernels = FusedKernelSource.CudaC; }
         }
