@@ -31,6 +31,21 @@ size_t bytes_in_use;
 constexpr size_t TotalBytes = 8ull << 30;
 thread_local std::string last_launch_error;
 
+// AMBIENT_EMU_PROFILE=1: per kernel, launches, blocks, threads and host milliseconds, printed to stderr at exit.
+struct KernelProfile { long long launches, blocks, threads; double ms; };
+struct Profile
+{
+    bool on = getenv("AMBIENT_EMU_PROFILE") && strcmp(getenv("AMBIENT_EMU_PROFILE"), "1") == 0;
+    std::map<std::string, KernelProfile> kernels;
+    ~Profile()
+    {
+        if (!on) return;
+        fprintf(stderr, "cuda emulator profile: kernel, launches, blocks, threads, ms\n");
+        for (auto& [name, k] : kernels)
+            fprintf(stderr, "  %-32s %8lld %10lld %12lld %10.1f\n", name.c_str(), k.launches, k.blocks, k.threads, k.ms);
+    }
+} profile;
+
 // Is [p, p + bytes) inside one live allocation? Host copies are checked; kernel accesses are not.
 bool inside(unsigned long long p, size_t bytes)
 {
@@ -257,7 +272,17 @@ int cuLaunchKernel(void* function, unsigned gx, unsigned gy, unsigned gz, unsign
     if (threads > (unsigned long long)k->max_threads) return LAUNCH_OUT_OF_RESOURCES;
     if (shared_bytes != 0 || extra != nullptr || params == nullptr) return INVALID_VALUE; // our kernels use neither
     std::lock_guard<std::mutex> lock(gate);
+    double t0 = profile.on ? now_ms() : 0;
     std::string error = an_emu_run(*k, {gx, gy, gz}, {bx, by, bz}, params);
+    if (profile.on)
+    {
+        auto& p = profile.kernels[k->name];
+        long long blocks = 1ll * gx * gy * gz;
+        p.launches++;
+        p.blocks += blocks;
+        p.threads += blocks * (long long)threads;
+        p.ms += now_ms() - t0;
+    }
     if (error.empty()) return SUCCESS;
     last_launch_error = "unspecified launch failure (emulator: " + error + ")";
     return LAUNCH_FAILED;

@@ -73,8 +73,9 @@ constexpr size_t StackBytes = 256 << 10;
 constexpr size_t GuardBytes = 4096;
 
 // Fiber stacks of this OS thread, each with an inaccessible page below it so an overflow faults at once.
-thread_local std::vector<char*> stacks;
-thread_local Block* running;
+// initial-exec: a plain %fs-relative load instead of a __tls_get_addr call per emulated barrier and shuffle.
+__attribute__((tls_model("initial-exec"))) thread_local std::vector<char*> stacks;
+__attribute__((tls_model("initial-exec"))) thread_local Block* running;
 
 char* stack(unsigned i)
 {
