@@ -51,3 +51,27 @@ __device__ __forceinline__ T an_block_sum(T v, T* scratch)
     v = lane < (int)(blockDim.x >> 5) ? scratch[lane] : T(0);
     return an_warp_sum(v);            // every warp reduces the partials itself: no broadcast step
 }
+
+// ---- TF32 tensor cores (sm_80 and later) ------------------------------------------------------------------
+// The CUDA emulator (tools/cuda-emulator) defines AN_EMULATOR and models both helpers from the PTX ISA's
+// definitions; on a GPU they are the instructions themselves.
+#ifndef AN_EMULATOR
+// cvt.rna.tf32.f32: round to 10 mantissa bits, to nearest, ties away from zero. The result is a float whose low
+// 13 bits are zero, so the tensor core, which reads only the top 19, sees exactly this value.
+__device__ __forceinline__ float an_cvt_tf32(float x)
+{
+    unsigned u;
+    asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(u) : "f"(x));
+    return __uint_as_float(u);
+}
+
+// d += A·B for one warp, m16n8k8, fp32 accumulation. Fragments (g = lane / 4, t = lane % 4):
+// a = {A[g][t], A[g+8][t], A[g][t+4], A[g+8][t+4]}, b = {B[t][g], B[t+4][g]},
+// d = {D[g][2t], D[g][2t+1], D[g+8][2t], D[g+8][2t+1]}. Every lane of the warp must call it together.
+__device__ __forceinline__ void an_mma_tf32(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2])
+{
+    asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+#endif

@@ -9,6 +9,11 @@
 // step), 256 threads each holding an 8x8 register tile of the output. The block tile's M axis is always a
 // channel axis and N the other GEMM axis; A = As[k][m] and B = Bs[k][n] are stored k-major so that the inner
 // product reads two float4 of A and two of B per k and does 64 FMAs.
+//
+// The _tf32 kernels are the same GEMMs on the tensor cores (mma.sync m16n8k8, TF32 inputs rounded once when stored
+// to shared memory, fp32 accumulation): the 8 warps tile the block 2 (M) x 4 (N), each warp 64x32 = 4x4 mma tiles
+// per BK = 8 step, the same 64 accumulators per thread in another arrangement (acc_row / acc_col). About 1e-3
+// relative error against fp32 (TF32 keeps 10 mantissa bits), so behind a switch (CudaBackend.ConvTf32).
 #include "common.cuh"
 
 #define BM 128
@@ -56,8 +61,63 @@ __device__ __forceinline__ void tile_fma(const float (*As)[LDS], const float (*B
     }
 }
 
+// acc += As^T Bs over one BK-deep step on the tensor cores. Warp w covers rows (w / 4) * 64 + [0, 64) and columns
+// (w % 4) * 32 + [0, 32); acc[2 mt + h][2 nt + e] is row 16 mt + g + 8 h, column 8 nt + 2 t + e of that (g = lane / 4,
+// t = lane % 4), which is the mma accumulator layout. The shared tiles already hold TF32 values.
+__device__ __forceinline__ void tile_mma(const float (*As)[LDS], const float (*Bs)[LDS], float (&acc)[8][8])
+{
+    const int lane = threadIdx.x & 31, w = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
+    const int m0 = (w >> 2) * 64, n0 = (w & 3) * 32;
+    unsigned b[4][2];
+#pragma unroll
+    for (int nt = 0; nt < 4; ++nt)
+    {
+        b[nt][0] = __float_as_uint(Bs[t][n0 + 8 * nt + g]);
+        b[nt][1] = __float_as_uint(Bs[t + 4][n0 + 8 * nt + g]);
+    }
+#pragma unroll
+    for (int mt = 0; mt < 4; ++mt)
+    {
+        const int m = m0 + 16 * mt + g;
+        const unsigned a[4] = {__float_as_uint(As[t][m]), __float_as_uint(As[t][m + 8]),
+                               __float_as_uint(As[t + 4][m]), __float_as_uint(As[t + 4][m + 8])};
+#pragma unroll
+        for (int nt = 0; nt < 4; ++nt)
+        {
+            float d[4] = {acc[2 * mt][2 * nt], acc[2 * mt][2 * nt + 1], acc[2 * mt + 1][2 * nt], acc[2 * mt + 1][2 * nt + 1]};
+            an_mma_tf32(d, a, b[nt]);
+            acc[2 * mt][2 * nt] = d[0]; acc[2 * mt][2 * nt + 1] = d[1];
+            acc[2 * mt + 1][2 * nt] = d[2]; acc[2 * mt + 1][2 * nt + 1] = d[3];
+        }
+    }
+}
+
 // Index of the i-th row (or column) owned by a thread at position t of the 16x16 thread grid.
 __device__ __forceinline__ int owned(int t, int i) { return (i < 4 ? 0 : 64 - 4) + t * 4 + i; }
+
+// Block-tile row of acc[i][·] and column of acc[·][j] for this thread, in either arrangement.
+template <bool kTf32>
+__device__ __forceinline__ int acc_row(int i)
+{
+    if (!kTf32) return owned(threadIdx.x / 16, i);
+    return (threadIdx.x >> 7) * 64 + (i >> 1) * 16 + ((threadIdx.x & 31) >> 2) + 8 * (i & 1);
+}
+
+template <bool kTf32>
+__device__ __forceinline__ int acc_col(int j)
+{
+    if (!kTf32) return owned(threadIdx.x % 16, j);
+    return ((threadIdx.x >> 5) & 3) * 32 + (j >> 1) * 8 + 2 * (threadIdx.x & 3) + (j & 1);
+}
+
+// Rounds a loader's registers to TF32 before they are stored for the tensor cores (once per element, not per use).
+template <bool kTf32>
+__device__ __forceinline__ void to_tf32(float (&ra)[4], float (&rb)[4])
+{
+    if (!kTf32) return;
+#pragma unroll
+    for (int j = 0; j < 4; ++j) { ra[j] = an_cvt_tf32(ra[j]); rb[j] = an_cvt_tf32(rb[j]); }
+}
 
 // Forward (kDataGrad = false) and data gradient (true). Both are "for each output pixel p and channel m,
 // reduce over (channel r, tap)": they differ only in which tensor is gathered and how p and the tap map to a
@@ -205,7 +265,7 @@ struct WeightGemm
 // The main loop shared by all three: k-steps [s0, s1) of the loader's GEMM, accumulated into acc.
 // The next tile is fetched into registers while the current one is multiplied; one barrier per step is
 // enough because the buffer written in step s was last read in step s-1, before that step's barrier.
-template <typename Loader>
+template <bool kTf32, typename Loader>
 __device__ __forceinline__ void gemm_mainloop(const Loader& ld, int s0, int s1, float (&acc)[8][8])
 {
     __shared__ __align__(16) float As[2][BK][LDS];
@@ -218,40 +278,41 @@ __device__ __forceinline__ void gemm_mainloop(const Loader& ld, int s0, int s1, 
     if (s0 >= s1) return;
     float ra[4], rb[4];
     ld.load(s0, ra, rb);
+    to_tf32<kTf32>(ra, rb);
     ld.store(As[0], Bs[0], ra, rb);
     __syncthreads();
     for (int s = s0; s < s1; ++s)
     {
         const int buf = (s - s0) & 1;
-        if (s + 1 < s1) ld.load(s + 1, ra, rb);
-        tile_fma(As[buf], Bs[buf], acc, tx, ty);
+        if (s + 1 < s1) { ld.load(s + 1, ra, rb); to_tf32<kTf32>(ra, rb); }
+        if (kTf32) tile_mma(As[buf], Bs[buf], acc);
+        else tile_fma(As[buf], Bs[buf], acc, tx, ty);
         if (s + 1 < s1) ld.store(As[buf ^ 1], Bs[buf ^ 1], ra, rb);
         __syncthreads();
     }
 }
 
-template <bool kDataGrad>
+template <bool kDataGrad, bool kTf32>
 __device__ __forceinline__ void conv_pixel_gemm(const ConvArgs& a)
 {
     const PixelGemm<kDataGrad> ld(a, threadIdx.x);
     float acc[8][8];
-    gemm_mainloop(ld, 0, ld.steps(), acc);
+    gemm_mainloop<kTf32>(ld, 0, ld.steps(), acc);
 
     // Epilogue: column j of this thread is pixel p = (img, rem); consecutive threads write consecutive pixels.
-    const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
     const int HoWo = ld.Ho * ld.Wo;
     int base[8];
 #pragma unroll
     for (int j = 0; j < 8; ++j)
     {
-        const int p = blockIdx.x * BN + owned(tx, j);
+        const int p = blockIdx.x * BN + acc_col<kTf32>(j);
         const int img = p / HoWo;
         base[j] = p < ld.P ? img * ld.Cm * HoWo + (p - img * HoWo) : -1;
     }
 #pragma unroll
     for (int i = 0; i < 8; ++i)
     {
-        const int m = ld.m0 + owned(ty, i);
+        const int m = ld.m0 + acc_row<kTf32>(i);
         if (m >= ld.Cm) continue;
         const float b = (!kDataGrad && a.bias != nullptr) ? a.bias[m] : 0.0f;
 #pragma unroll
@@ -260,37 +321,42 @@ __device__ __forceinline__ void conv_pixel_gemm(const ConvArgs& a)
     }
 }
 
-extern "C" __global__ void __launch_bounds__(NT, 2) conv2d_fwd(ConvArgs a) { conv_pixel_gemm<false>(a); }
-extern "C" __global__ void __launch_bounds__(NT, 2) conv2d_dgrad(ConvArgs a) { conv_pixel_gemm<true>(a); }
+extern "C" __global__ void __launch_bounds__(NT, 2) conv2d_fwd(ConvArgs a) { conv_pixel_gemm<false, false>(a); }
+extern "C" __global__ void __launch_bounds__(NT, 2) conv2d_dgrad(ConvArgs a) { conv_pixel_gemm<true, false>(a); }
+extern "C" __global__ void __launch_bounds__(NT, 2) conv2d_fwd_tf32(ConvArgs a) { conv_pixel_gemm<false, true>(a); }
+extern "C" __global__ void __launch_bounds__(NT, 2) conv2d_dgrad_tf32(ConvArgs a) { conv_pixel_gemm<true, true>(a); }
 
 // The weight gradient's output is small and its reduction long (N*OH*OW), so blockIdx.z splits the
 // reduction: each split writes its own gw-shaped slice of the workspace (a.out) and conv2d_wgrad_reduce sums
 // the slices in a fixed order, which keeps the result deterministic (no atomics).
-extern "C" __global__ void __launch_bounds__(NT, 2) conv2d_wgrad(ConvArgs a)
+template <bool kTf32>
+__device__ __forceinline__ void conv_weight_gemm(const ConvArgs& a)
 {
     const WeightGemm ld(a, threadIdx.x);
     const int total = a.n * ld.qsteps;
     const int s0 = blockIdx.z * a.steps_per_split;
     float acc[8][8];
-    gemm_mainloop(ld, s0, min(total, s0 + a.steps_per_split), acc);
+    gemm_mainloop<kTf32>(ld, s0, min(total, s0 + a.steps_per_split), acc);
 
     // Every split writes its whole tile (zeros for an empty range), so the reduction reads no stale memory.
-    const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
     const int CK = a.cin * a.k * a.k;
     float* out = a.out + (long long)blockIdx.z * a.cout * CK;
 #pragma unroll
     for (int i = 0; i < 8; ++i)
     {
-        const int m = ld.m0 + owned(ty, i);
+        const int m = ld.m0 + acc_row<kTf32>(i);
         if (m >= a.cout) continue;
 #pragma unroll
         for (int j = 0; j < 8; ++j)
         {
-            const int c = blockIdx.x * BN + owned(tx, j);
+            const int c = blockIdx.x * BN + acc_col<kTf32>(j);
             if (c < CK) out[m * CK + c] = acc[i][j];
         }
     }
 }
+
+extern "C" __global__ void __launch_bounds__(NT, 2) conv2d_wgrad(ConvArgs a) { conv_weight_gemm<false>(a); }
+extern "C" __global__ void __launch_bounds__(NT, 2) conv2d_wgrad_tf32(ConvArgs a) { conv_weight_gemm<true>(a); }
 
 // out[i] = sum over splits of ws[z][i], in split order.
 extern "C" __global__ void conv2d_wgrad_reduce(ReduceArgs a)

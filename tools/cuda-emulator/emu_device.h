@@ -2,6 +2,7 @@
 // built-ins for code that runs on the CPU, one emulated thread at a time. Mirrors what NVRTC predeclares for our
 // kernels (tests/.../Gpu/ClangCuda.cs has the device-side twin of this list).
 #pragma once
+#define AN_EMULATOR 1 // kernels use it to swap inline PTX for the models below
 #include <math.h>
 #include <string.h>
 #include "emu_runtime.h"
@@ -46,6 +47,18 @@ inline T __shfl_xor_sync(unsigned mask, T v, int lane_mask, int width = 32)
     return v;
 }
 
+// cvt.rna.tf32.f32: to the nearest value with 10 mantissa bits, ties away from zero (low 13 bits cleared).
+inline float an_cvt_tf32(float x)
+{
+    unsigned u;
+    memcpy(&u, &x, 4);
+    if ((u & 0x7f800000u) != 0x7f800000u) u = (u + 0x1000u) & 0xffffe000u;
+    memcpy(&x, &u, 4);
+    return x;
+}
+
+inline void an_mma_tf32(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) { an_emu_rt.mma_tf32_m16n8k8(d, a, b, d); }
+
 struct __attribute__((aligned(16))) float4 { float x, y, z, w; };
 struct __attribute__((aligned(8))) float2 { float x, y; };
 struct __attribute__((aligned(16))) uint4 { unsigned x, y, z, w; };
@@ -56,6 +69,7 @@ inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
 inline float __int_as_float(int i) { float f; memcpy(&f, &i, 4); return f; }
 inline int __float_as_int(float f) { int i; memcpy(&i, &f, 4); return i; }
 inline unsigned __float_as_uint(float f) { unsigned u; memcpy(&u, &f, 4); return u; }
+inline float __uint_as_float(unsigned u) { float f; memcpy(&f, &u, 4); return f; }
 inline unsigned __umulhi(unsigned a, unsigned b) { return (unsigned)(((unsigned long long)a * b) >> 32); }
 inline unsigned long long __umul64hi(unsigned long long a, unsigned long long b) { return (unsigned long long)(((unsigned __int128)a * b) >> 64); }
 

@@ -12,4 +12,7 @@ struct an_emu_runtime
     void (*syncthreads)(void);
     // __shfl_xor_sync on the value's bits (widened to 64); the driver checks the mask and that the warp is whole.
     unsigned long long (*shfl_xor)(unsigned mask, unsigned long long bits, int lane_mask, int width);
+    // mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 for the whole warp: d = A·B + c, each lane's fragments in
+    // PTX's layout (emu_scheduler.cpp); c and d may alias.
+    void (*mma_tf32_m16n8k8)(float d[4], const unsigned a[4], const unsigned b[2], const float c[4]);
 };

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <cstdint>
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 #include <vector>
 
 #if !defined(__x86_64__) || !defined(__linux__)
@@ -48,11 +50,18 @@ struct Fiber
     an_emu_dim3 idx;
 };
 
+enum class Collective { None, Shuffle, Mma };
+
+struct MmaFragments { unsigned a[4], b[2]; float c[4], d[4]; };
+
 struct Warp
 {
-    unsigned long long slot[2][32]; // double-buffered by generation: a lane may write the next round before all have read
+    // Double-buffered by generation: a lane may write the next round before all have read this one.
+    unsigned long long slot[2][32];
+    MmaFragments mma[2][32];
     int arrived;
     unsigned generation;
+    Collective kind; // of the round being gathered
 };
 
 struct Block
@@ -140,21 +149,31 @@ void syncthreads()
     yield();
 }
 
-unsigned long long shfl_xor(unsigned mask, unsigned long long bits, int lane_mask, int width)
+// The lane's warp, after checking that the warp is whole (a full-mask collective with missing lanes is undefined).
+Warp& whole_warp(const char* what)
 {
     Block& b = *running;
     Fiber& me = b.fibers[b.current];
-    if (mask != 0xffffffffu) fail("__shfl_xor_sync mask " + std::to_string(mask) + ": the emulator models full-warp shuffles only");
-    if (width != 32) fail("__shfl_xor_sync width " + std::to_string(width) + ": the emulator models width 32 only");
-    unsigned warp = me.tid / 32, lane = me.tid % 32;
+    unsigned warp = me.tid / 32;
     if ((warp + 1) * 32 > b.threads)
-        fail("__shfl_xor_sync with a full mask in a warp of " + std::to_string(b.threads - warp * 32) +
-             " threads (the block has " + std::to_string(b.threads) + "): the missing lanes make it undefined");
-    Warp& w = b.warps[warp];
-    unsigned buffer = w.generation & 1;
-    w.slot[buffer][lane] = bits;
+        fail(std::string(what) + " in a warp of " + std::to_string(b.threads - warp * 32) + " threads (the block has " +
+             std::to_string(b.threads) + "): the missing lanes make it undefined");
+    return b.warps[warp];
+}
+
+// Waits until all 32 lanes of the warp have arrived at a collective of this kind (the last one to arrive runs
+// `complete` for the warp first). Returns the buffer the round used.
+template <typename Complete>
+unsigned gather(Warp& w, Collective kind, const char* what, Complete complete)
+{
+    Block& b = *running;
+    Fiber& me = b.fibers[b.current];
+    unsigned buffer = w.generation & 1, warp = me.tid / 32;
+    if (w.arrived == 0) w.kind = kind;
+    else if (w.kind != kind) fail(std::string(what) + " while other lanes of the warp wait at a different warp collective");
     if (++w.arrived == 32)
     {
+        complete(buffer);
         w.arrived = 0;
         w.generation++;
         for (unsigned l = 0; l < 32; l++)
@@ -165,7 +184,62 @@ unsigned long long shfl_xor(unsigned mask, unsigned long long bits, int lane_mas
         me.wait = Wait::Shuffle;
         yield();
     }
+    return buffer;
+}
+
+unsigned long long shfl_xor(unsigned mask, unsigned long long bits, int lane_mask, int width)
+{
+    if (mask != 0xffffffffu) fail("__shfl_xor_sync mask " + std::to_string(mask) + ": the emulator models full-warp shuffles only");
+    if (width != 32) fail("__shfl_xor_sync width " + std::to_string(width) + ": the emulator models width 32 only");
+    Warp& w = whole_warp("__shfl_xor_sync with a full mask");
+    unsigned lane = running->fibers[running->current].tid % 32;
+    w.slot[w.generation & 1][lane] = bits;
+    unsigned buffer = gather(w, Collective::Shuffle, "__shfl_xor_sync", [](unsigned) {});
     return w.slot[buffer][(lane ^ (unsigned)lane_mask) & 31];
+}
+
+// D = A·B + C for m16n8k8 with tf32 inputs, from the PTX ISA's fragment layout ("Matrix Fragments for mma.m16n8k8",
+// .tf32): g = lane >> 2, t = lane % 4;
+//   A (16x8, row):  a0 = A[g][t], a1 = A[g+8][t], a2 = A[g][t+4], a3 = A[g+8][t+4]
+//   B (8x8, col):   b0 = B[t][g], b1 = B[t+4][g]
+//   C, D (16x8):    c0 = C[g][2t], c1 = C[g][2t+1], c2 = C[g+8][2t], c3 = C[g+8][2t+1]
+// The tensor core reads only a tf32 input's top 19 bits; products are summed in fp32 (the order is the hardware's
+// business; here k ascending).
+void mma_complete(MmaFragments* lanes)
+{
+    float A[16][8], B[8][8], C[16][8];
+    auto tf32 = [](unsigned u) { u &= 0xffffe000u; float f; memcpy(&f, &u, 4); return f; };
+    for (int l = 0; l < 32; l++)
+    {
+        const MmaFragments& f = lanes[l];
+        int g = l >> 2, t = l & 3;
+        A[g][t] = tf32(f.a[0]); A[g + 8][t] = tf32(f.a[1]); A[g][t + 4] = tf32(f.a[2]); A[g + 8][t + 4] = tf32(f.a[3]);
+        B[t][g] = tf32(f.b[0]); B[t + 4][g] = tf32(f.b[1]);
+        C[g][2 * t] = f.c[0]; C[g][2 * t + 1] = f.c[1]; C[g + 8][2 * t] = f.c[2]; C[g + 8][2 * t + 1] = f.c[3];
+    }
+    for (int l = 0; l < 32; l++)
+    {
+        int g = l >> 2, t = l & 3;
+        const int rows[4] = {g, g, g + 8, g + 8}, cols[4] = {2 * t, 2 * t + 1, 2 * t, 2 * t + 1};
+        for (int r = 0; r < 4; r++)
+        {
+            float acc = C[rows[r]][cols[r]];
+            for (int k = 0; k < 8; k++) acc = fmaf(A[rows[r]][k], B[k][cols[r]], acc);
+            lanes[l].d[r] = acc;
+        }
+    }
+}
+
+void mma_tf32_m16n8k8(float d[4], const unsigned a[4], const unsigned b[2], const float c[4])
+{
+    Warp& w = whole_warp("mma.sync");
+    unsigned lane = running->fibers[running->current].tid % 32;
+    MmaFragments& mine = w.mma[w.generation & 1][lane];
+    memcpy(mine.a, a, sizeof mine.a);
+    memcpy(mine.b, b, sizeof mine.b);
+    memcpy(mine.c, c, sizeof mine.c);
+    unsigned buffer = gather(w, Collective::Mma, "mma.sync", [&w](unsigned buf) { mma_complete(w.mma[buf]); });
+    memcpy(d, w.mma[buffer][lane].d, sizeof w.mma[buffer][lane].d);
 }
 
 void start(Fiber& f, char* base)
@@ -183,7 +257,7 @@ std::string deadlock(const Block& b)
     unsigned barrier = 0, shuffle = 0;
     for (auto& f : b.fibers) { barrier += f.wait == Wait::Barrier; shuffle += f.wait == Wait::Shuffle; }
     char s[200];
-    snprintf(s, sizeof s, "%s: block (%u,%u,%u) cannot go on: %u threads wait at __syncthreads, %u at __shfl_xor_sync, %u returned",
+    snprintf(s, sizeof s, "%s: block (%u,%u,%u) cannot go on: %u threads wait at __syncthreads, %u at a warp collective, %u returned",
              b.kernel->name.c_str(), b.idx.x, b.idx.y, b.idx.z, barrier, shuffle, b.done);
     return s;
 }
@@ -260,4 +334,5 @@ void an_emu_bind(an_emu_runtime* runtime)
 {
     runtime->syncthreads = &syncthreads;
     runtime->shfl_xor = &shfl_xor;
+    runtime->mma_tf32_m16n8k8 = &mma_tf32_m16n8k8;
 }

@@ -83,6 +83,32 @@ public class CudaConvBenchmark
         }
         double ry = Math.Sqrt(ey / ny), rx = Math.Sqrt(ex / nx), rw = Math.Sqrt(ew / nw);
 
+        // The TF32 tensor-core kernels on the same problem (sm_80+): timed, and compared with the fp32 results.
+        double[] fwdTf32 = [], dgradTf32 = [], wgradTf32 = [];
+        double dy = double.NaN, dx = double.NaN, dw = double.NaN;
+        if (info.Major >= 8)
+        {
+            using var y2 = Gpu.Poisoned(ys, dev);
+            using var gx2 = Gpu.Poisoned(xs, dev);
+            using var gw2 = Gpu.Poisoned(ws, dev);
+            using var gb2 = Gpu.Poisoned(new Shape(g.Cout), dev);
+            be.ConvTf32 = true;
+            try
+            {
+                fwdTf32 = Time(() => be.Conv2dForward(x, w, b, y2, g));
+                dgradTf32 = Time(() => be.Conv2dBackwardData(gy, w, gx2, g));
+                wgradTf32 = Time(() => be.Conv2dBackwardWeight(x, gy, gw2, gb2, g));
+            }
+            finally { be.ConvTf32 = false; }
+            static double RelDiff(float[] a, float[] b)
+            {
+                double e = 0, n = 0;
+                for (int i = 0; i < a.Length; i++) { e += Math.Pow(a[i] - (double)b[i], 2); n += (double)b[i] * b[i]; }
+                return Math.Sqrt(e / n);
+            }
+            dy = RelDiff(y2.ToArray(), yv); dx = RelDiff(gx2.ToArray(), gxv); dw = RelDiff(gw2.ToArray(), gwv);
+        }
+
         double flops = g.Flops, peak = info.PeakFp32Flops;
         string Row(string name, double[] ms) =>
             $"{name,-12} median {CudaTiming.Median(ms),8:F3} ms  min {ms.Min(),8:F3}  max {ms.Max(),8:F3}  " +
@@ -96,6 +122,9 @@ public class CudaConvBenchmark
             Row("forward", fwd), Row("data grad", dgrad), Row("weight grad", wgrad),
             $"fwd+bwd      median {CudaTiming.Median(fwd) + CudaTiming.Median(dgrad) + CudaTiming.Median(wgrad):F3} ms",
             $"spot check vs float64 (64 samples each): y {ry:E2}, gx {rx:E2}, gw {rw:E2}",
+            .. (fwdTf32.Length == 0 ? ["(no TF32: needs sm_80)"] : new[] {
+                Row("fwd tf32", fwdTf32), Row("dgrad tf32", dgradTf32), Row("wgrad tf32", wgradTf32),
+                $"tf32 vs fp32 over every element: y {dy:E2}, gx {dx:E2}, gw {dw:E2}" }),
             string.Join("; ", kernels)]);
         TestContext.Out.WriteLine(report);
         var outPath = Environment.GetEnvironmentVariable("AMBIENT_BENCH_OUT");
@@ -105,10 +134,18 @@ public class CudaConvBenchmark
                 device = info.ToString(), peak_tflops = peak / 1e12, gflop = flops / 1e9,
                 fwd_ms = fwd, dgrad_ms = dgrad, wgrad_ms = wgrad,
                 fwd_median = CudaTiming.Median(fwd), dgrad_median = CudaTiming.Median(dgrad), wgrad_median = CudaTiming.Median(wgrad),
-                relerr = new { y = ry, gx = rx, gw = rw }, report,
+                relerr = new { y = ry, gx = rx, gw = rw },
+                tf32 = fwdTf32.Length == 0 ? null : new
+                {
+                    fwd_median = CudaTiming.Median(fwdTf32), dgrad_median = CudaTiming.Median(dgradTf32), wgrad_median = CudaTiming.Median(wgradTf32),
+                    vs_fp32 = new { y = dy, gx = dx, gw = dw },
+                },
+                report,
             }, new JsonSerializerOptions { WriteIndented = true }));
         Assert.That(ry, Is.LessThan(1e-4), "forward at full size");
         Assert.That(rx, Is.LessThan(1e-4), "data grad at full size");
         Assert.That(rw, Is.LessThan(1e-4), "weight grad at full size");
+        if (fwdTf32.Length > 0)
+            Assert.That(new[] { dy, dx, dw }, Is.All.LessThan(3e-3), "TF32 against fp32 at full size (y, gx, gw)");
     }
 }

@@ -1,6 +1,7 @@
 using AmbientNative.Autograd;
 using AmbientNative.Backends;
 using AmbientNative.Backends.Cpu.Reference;
+using AmbientNative.Backends.Cuda;
 using AmbientNative.Tensors;
 using AmbientNative.Tests.Ops;
 using AmbientNative.Tests.Testing;
@@ -28,9 +29,30 @@ public class CudaConvTests
     private const double Tol = 1e-4;
 
     [TestCaseSource(nameof(Geometries))]
-    public void Kernels_match_float64_reference_on_poisoned_outputs(Conv2dGeometry g)
+    public void Kernels_match_float64_reference_on_poisoned_outputs(Conv2dGeometry g) => AllPassesMatch(Gpu.Device(), g, Tol);
+
+    // TF32 keeps 10 mantissa bits: each product is off by up to ~1e-3 relative, and sums of random-signed terms
+    // land near 5e-4 of their norm; a wrong fragment layout or a lost k-step gives O(1).
+    private const double Tf32Tol = 3e-3;
+
+    [TestCaseSource(nameof(Geometries))]
+    public void Tf32_kernels_match_float64_reference_within_tf32_rounding(Conv2dGeometry g)
     {
         var dev = Gpu.Device();
+        var be = CudaDevices.Backend(dev);
+        be.ConvTf32 = true;
+        be.KernelTimes = new(); // names every kernel launched
+        try
+        {
+            AllPassesMatch(dev, g, Tf32Tol);
+            Assert.That(be.KernelTimes.Keys, Is.SupersetOf(new[] { "conv2d_fwd_tf32", "conv2d_dgrad_tf32", "conv2d_wgrad_tf32" }));
+            Assert.That(be.KernelTimes.Keys, Has.None.AnyOf("conv2d_fwd", "conv2d_dgrad", "conv2d_wgrad"));
+        }
+        finally { be.ConvTf32 = false; be.KernelTimes = null; }
+    }
+
+    private static void AllPassesMatch(Device dev, Conv2dGeometry g, double tol)
+    {
         var be = dev.Backend;
         var rng = Rand.ForTest();
         var x = Rand.Normal(rng, g.InputSize);
@@ -51,23 +73,23 @@ public class CudaConvTests
 
         using var y = Gpu.Poisoned(ys, dev);
         be.Conv2dForward(xt, wt, bt, y, g);
-        Check.Close(y.ToArray(), y64, Tol, $"forward {g}");
+        Check.Close(y.ToArray(), y64, tol, $"forward {g}");
         using var ynb = Gpu.Poisoned(ys, dev);
         be.Conv2dForward(xt, wt, null, ynb, g);
-        Check.Close(ynb.ToArray(), y64nb, Tol, $"forward without bias {g}");
+        Check.Close(ynb.ToArray(), y64nb, tol, $"forward without bias {g}");
 
         using var gx = Gpu.Poisoned(xs, dev);
         be.Conv2dBackwardData(gyt, wt, gx, g);
-        Check.Close(gx.ToArray(), gx64, Tol, $"data grad {g}");
+        Check.Close(gx.ToArray(), gx64, tol, $"data grad {g}");
 
         using var gw = Gpu.Poisoned(ws, dev);
         using var gb = Gpu.Poisoned(new Shape(g.Cout), dev);
         be.Conv2dBackwardWeight(xt, gyt, gw, gb, g);
-        Check.Close(gw.ToArray(), gw64, Tol, $"weight grad {g}");
-        Check.Close(gb.ToArray(), gb64, Tol, $"bias grad {g}");
+        Check.Close(gw.ToArray(), gw64, tol, $"weight grad {g}");
+        Check.Close(gb.ToArray(), gb64, tol, $"bias grad {g}");
         using var gw2 = Gpu.Poisoned(ws, dev);
         be.Conv2dBackwardWeight(xt, gyt, gw2, null, g);
-        Check.Close(gw2.ToArray(), gw64, Tol, $"weight grad without bias {g}");
+        Check.Close(gw2.ToArray(), gw64, tol, $"weight grad without bias {g}");
     }
 
     [Test]

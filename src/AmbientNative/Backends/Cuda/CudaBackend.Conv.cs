@@ -29,16 +29,37 @@ public sealed partial class CudaBackend
 
     private static uint Tiles(long n) => (uint)((n + Tile - 1) / Tile);
 
+    private bool _convTf32;
+
+    /// <summary>
+    /// Runs the three conv GEMMs on the TF32 tensor cores (the conv2d_*_tf32 kernels: inputs rounded to 10 mantissa
+    /// bits, fp32 accumulation; ~1e-3 relative error instead of ~1e-6). Off by default; needs compute capability 8.0 or
+    /// later. Checked against the float64 reference on the CUDA emulator (its mma model follows the PTX ISA's fragment
+    /// layout); not yet run or timed on a GPU.
+    /// </summary>
+    public bool ConvTf32
+    {
+        get => _convTf32;
+        set
+        {
+            if (value && Context.Info.Major < 8)
+                throw new InvalidOperationException($"{Device}: TF32 tensor cores need compute capability 8.0 or later; this device is {Context.Info.Arch}.");
+            _convTf32 = value;
+        }
+    }
+
+    private string ConvKernel(string name) => _convTf32 ? name + "_tf32" : name;
+
     public void Conv2dForward(Tensor x, Tensor w, Tensor? bias, Tensor y, Conv2dGeometry g)
     {
         var a = new ConvArgs(g) { X = P(x), W = P(w), Bias = POpt(bias), Out = P(y) };
-        Launch("conv2d.cu", "conv2d_fwd", (Tiles((long)g.N * g.OutH * g.OutW), Tiles(g.Cout), 1u), 256, a);
+        Launch("conv2d.cu", ConvKernel("conv2d_fwd"), (Tiles((long)g.N * g.OutH * g.OutW), Tiles(g.Cout), 1u), 256, a);
     }
 
     public void Conv2dBackwardData(Tensor gy, Tensor w, Tensor gx, Conv2dGeometry g)
     {
         var a = new ConvArgs(g) { Gy = P(gy), W = P(w), Out = P(gx) };
-        Launch("conv2d.cu", "conv2d_dgrad", (Tiles((long)g.N * g.H * g.W), Tiles(g.Cin), 1u), 256, a);
+        Launch("conv2d.cu", ConvKernel("conv2d_dgrad"), (Tiles((long)g.N * g.H * g.W), Tiles(g.Cin), 1u), 256, a);
     }
 
     public void Conv2dBackwardWeight(Tensor x, Tensor gy, Tensor gw, Tensor? gbias, Conv2dGeometry g)
@@ -49,7 +70,7 @@ public sealed partial class CudaBackend
         if (splits == 1)
         {
             a.Out = P(gw);
-            Launch("conv2d.cu", "conv2d_wgrad", (gx, gyTiles, 1u), 256, a);
+            Launch("conv2d.cu", ConvKernel("conv2d_wgrad"), (gx, gyTiles, 1u), 256, a);
         }
         else
         {
@@ -59,7 +80,7 @@ public sealed partial class CudaBackend
             try
             {
                 a.Out = ws;
-                Launch("conv2d.cu", "conv2d_wgrad", (gx, gyTiles, (uint)splits), 256, a);
+                Launch("conv2d.cu", ConvKernel("conv2d_wgrad"), (gx, gyTiles, (uint)splits), 256, a);
                 Launch("conv2d.cu", "conv2d_wgrad_reduce", ElementwiseGrid(len), 256,
                     new ReduceArgs { Ws = ws, Out = P(gw), Len = len, Splits = splits });
             }
