@@ -192,7 +192,7 @@ extern "C" __global__ void __launch_bounds__(AT_THREADS) attention_backward_rows
 extern "C" __global__ void __launch_bounds__(AT_THREADS) attention_backward_columns(AttentionArgs a)
 {
     __shared__ float ps[AT_CK][AT_TILE], dss[AT_CK][AT_TILE];
-    __shared__ float gos[AT_CK][AT_MAX_C], qs[AT_CK][AT_MAX_C];
+    __shared__ float gos[AT_MAX_C][AT_CK], qs[AT_MAX_C][AT_CK]; // [c][i]: the staging stores walk consecutive words
     const int T = a.t, C = a.c, j0 = blockIdx.x * AT_TILE, tx = threadIdx.x & 31, ty = threadIdx.x >> 5;
     const long long image = (long long)blockIdx.y * C * T, ld = 3LL * T;
     const float* q = a.qkv + 3 * image;
@@ -213,8 +213,8 @@ extern "C" __global__ void __launch_bounds__(AT_THREADS) attention_backward_colu
         for (int e = threadIdx.x; e < AT_CK * C; e += AT_THREADS)
         {
             const int c = e / AT_CK, i = i0 + e % AT_CK;
-            gos[e % AT_CK][c] = i < T ? go[c * T + i] : 0.0f;
-            qs[e % AT_CK][c] = i < T ? q[c * ld + i] : 0.0f;
+            gos[c][e % AT_CK] = i < T ? go[c * T + i] : 0.0f;
+            qs[c][e % AT_CK] = i < T ? q[c * ld + i] : 0.0f;
         }
         __syncthreads();
         for (int ii = 0; ii < AT_CK; ++ii)
@@ -224,8 +224,8 @@ extern "C" __global__ void __launch_bounds__(AT_THREADS) attention_backward_colu
             for (int k = 0; k < AT_MAX_C / 8; ++k)
                 if (ty + 8 * k < C)
                 {
-                    gv[k] = fmaf(p, gos[ii][ty + 8 * k], gv[k]);
-                    gk[k] = fmaf(ds, qs[ii][ty + 8 * k], gk[k]);
+                    gv[k] = fmaf(p, gos[ty + 8 * k][ii], gv[k]);
+                    gk[k] = fmaf(ds, qs[ty + 8 * k][ii], gk[k]);
                 }
         }
         __syncthreads();

@@ -58,11 +58,18 @@ __device__ __forceinline__ T an_block_sum(T v, T* scratch)
 #ifndef AN_EMULATOR
 // cvt.rna.tf32.f32: round to 10 mantissa bits, to nearest, ties away from zero. The result is a float whose low
 // 13 bits are zero, so the tensor core, which reads only the top 19, sees exactly this value.
+// Below sm_80 neither instruction exists; the helpers trap there so that a file holding TF32 kernels still compiles
+// for older GPUs (the host never launches them on one: CudaBackend.ConvTf32 refuses).
 __device__ __forceinline__ float an_cvt_tf32(float x)
 {
+#if __CUDA_ARCH__ >= 800
     unsigned u;
     asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(u) : "f"(x));
     return __uint_as_float(u);
+#else
+    __trap();
+    return x;
+#endif
 }
 
 // d += A·B for one warp, m16n8k8, fp32 accumulation. Fragments (g = lane / 4, t = lane % 4):
@@ -70,8 +77,12 @@ __device__ __forceinline__ float an_cvt_tf32(float x)
 // d = {D[g][2t], D[g][2t+1], D[g+8][2t], D[g+8][2t+1]}. Every lane of the warp must call it together.
 __device__ __forceinline__ void an_mma_tf32(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2])
 {
+#if __CUDA_ARCH__ >= 800
     asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
                  : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+#else
+    __trap();
+#endif
 }
 #endif

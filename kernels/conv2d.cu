@@ -21,8 +21,12 @@
 #define BK 8
 #define NT 256
 // Row stride of the shared tiles in floats. The +4 makes loader stores that walk down k land in distinct
-// banks (4k + column), and keeps rows 16-byte aligned for the float4 reads.
+// banks (4k + column), and keeps rows 16-byte aligned for the float4 reads. The TF32 kernels use +8 instead: their
+// mma fragment reads (rows t and t + 4, columns g: bank 8t + g) are then conflict-free, which matters more than the
+// loader stores (2-way conflicts at +8), since each thread reads 24 fragment words per k-step and stores 8.
 #define LDS (BN + 4)
+#define LDS_TF32 (BN + 8)
+template <bool kTf32> struct Stride { static constexpr int value = kTf32 ? LDS_TF32 : LDS; };
 
 // Must match ConvArgs in Backends/Cuda/CudaBackend.Conv.cs.
 struct ConvArgs
@@ -64,7 +68,7 @@ __device__ __forceinline__ void tile_fma(const float (*As)[LDS], const float (*B
 // acc += As^T Bs over one BK-deep step on the tensor cores. Warp w covers rows (w / 4) * 64 + [0, 64) and columns
 // (w % 4) * 32 + [0, 32); acc[2 mt + h][2 nt + e] is row 16 mt + g + 8 h, column 8 nt + 2 t + e of that (g = lane / 4,
 // t = lane % 4), which is the mma accumulator layout. The shared tiles already hold TF32 values.
-__device__ __forceinline__ void tile_mma(const float (*As)[LDS], const float (*Bs)[LDS], float (&acc)[8][8])
+__device__ __forceinline__ void tile_mma(const float (*As)[LDS_TF32], const float (*Bs)[LDS_TF32], float (&acc)[8][8])
 {
     const int lane = threadIdx.x & 31, w = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
     const int m0 = (w >> 2) * 64, n0 = (w & 3) * 32;
@@ -108,6 +112,15 @@ __device__ __forceinline__ int acc_col(int j)
 {
     if (!kTf32) return owned(threadIdx.x % 16, j);
     return ((threadIdx.x >> 5) & 3) * 32 + (j >> 1) * 8 + 2 * (threadIdx.x & 3) + (j & 1);
+}
+
+// One k-step of the block's product in either arrangement (the stride tells the tiles apart at compile time).
+template <bool kTf32>
+__device__ __forceinline__ void tile_step(const float (*As)[Stride<kTf32>::value], const float (*Bs)[Stride<kTf32>::value],
+                                          float (&acc)[8][8], int tx, int ty)
+{
+    if constexpr (kTf32) tile_mma(As, Bs, acc);
+    else tile_fma(As, Bs, acc, tx, ty);
 }
 
 // Rounds a loader's registers to TF32 before they are stored for the tensor cores (once per element, not per use).
@@ -198,7 +211,8 @@ struct PixelGemm
         }
     }
 
-    __device__ __forceinline__ void store(float (*As)[LDS], float (*Bs)[LDS], const float (&ra)[4], const float (&rb)[4]) const
+    template <int S>
+    __device__ __forceinline__ void store(float (*As)[S], float (*Bs)[S], const float (&ra)[4], const float (&rb)[4]) const
     {
 #pragma unroll
         for (int j = 0; j < 4; ++j) { As[ak][am + 32 * j] = ra[j]; Bs[br + 2 * j][bc] = rb[j]; }
@@ -255,7 +269,8 @@ struct WeightGemm
         }
     }
 
-    __device__ __forceinline__ void store(float (*As)[LDS], float (*Bs)[LDS], const float (&ra)[4], const float (&rb)[4]) const
+    template <int S>
+    __device__ __forceinline__ void store(float (*As)[S], float (*Bs)[S], const float (&ra)[4], const float (&rb)[4]) const
     {
 #pragma unroll
         for (int j = 0; j < 4; ++j) { As[r][col + 32 * j] = ra[j]; Bs[r][col + 32 * j] = rb[j]; }
@@ -268,8 +283,9 @@ struct WeightGemm
 template <bool kTf32, typename Loader>
 __device__ __forceinline__ void gemm_mainloop(const Loader& ld, int s0, int s1, float (&acc)[8][8])
 {
-    __shared__ __align__(16) float As[2][BK][LDS];
-    __shared__ __align__(16) float Bs[2][BK][LDS];
+    constexpr int S = Stride<kTf32>::value;
+    __shared__ __align__(16) float As[2][BK][S];
+    __shared__ __align__(16) float Bs[2][BK][S];
     const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
 #pragma unroll
     for (int i = 0; i < 8; ++i)
@@ -284,10 +300,13 @@ __device__ __forceinline__ void gemm_mainloop(const Loader& ld, int s0, int s1, 
     for (int s = s0; s < s1; ++s)
     {
         const int buf = (s - s0) & 1;
-        if (s + 1 < s1) { ld.load(s + 1, ra, rb); to_tf32<kTf32>(ra, rb); }
-        if (kTf32) tile_mma(As[buf], Bs[buf], acc);
-        else tile_fma(As[buf], Bs[buf], acc, tx, ty);
-        if (s + 1 < s1) ld.store(As[buf ^ 1], Bs[buf ^ 1], ra, rb);
+        if (s + 1 < s1) ld.load(s + 1, ra, rb);
+        tile_step<kTf32>(As[buf], Bs[buf], acc, tx, ty);
+        if (s + 1 < s1)
+        {
+            to_tf32<kTf32>(ra, rb); // after the multiply, so waiting for the prefetched loads never delays it
+            ld.store(As[buf ^ 1], Bs[buf ^ 1], ra, rb);
+        }
         __syncthreads();
     }
 }

@@ -98,7 +98,7 @@ case "${1:-}" in
     # racecheck and synccheck: the fixtures whose kernels use shared memory and barriers (conv, GEMM, group norm,
     # block reductions: sums, the per-channel binary backward, sum of squares, the fused ambient and Tweedie losses,
     # and the ILGPU kernels run inside ILGPU's context, whose group reductions and attention rows use shared memory).
-    shared="TestCategory=Gpu&(FullyQualifiedName~CudaConvTests|FullyQualifiedName~CudaGemmGroupNormTests|FullyQualifiedName~Sum_and|FullyQualifiedName~SumRows|FullyQualifiedName~Binary_forward|FullyQualifiedName~Scale_ema|FullyQualifiedName~AmbientFused|FullyQualifiedName~TweedieFused|FullyQualifiedName~IlgpuCuda)&TestCategory!=GpuLarge${SANITIZE:+&($SANITIZE)}"
+    shared="TestCategory=Gpu&(FullyQualifiedName~CudaConvTests|FullyQualifiedName~CudaGemmGroupNormTests|FullyQualifiedName~Sum_and|FullyQualifiedName~SumRows|FullyQualifiedName~Binary_forward|FullyQualifiedName~Scale_ema|FullyQualifiedName~AmbientFused|FullyQualifiedName~TweedieFused|FullyQualifiedName~CudaAttentionTests|FullyQualifiedName~IlgpuCuda)&TestCategory!=GpuLarge${SANITIZE:+&($SANITIZE)}"
     step racecheck 60 compute-sanitizer --tool racecheck --racecheck-report all --error-exitcode 99 "$t" --filter "$shared"
     step synccheck 30 compute-sanitizer --tool synccheck --error-exitcode 99 "$t" --filter "$shared"
     echo

@@ -105,7 +105,9 @@ int compile(Program& p)
     // No strict aliasing: the kernels read float arrays through float4 pointers, which nvcc allows and C++ does not.
     // No contraction: plain float arithmetic, so the emulator never fuses what the reference computes unfused.
     // -march=native: the library runs where it is built, and fmaf becomes one instruction instead of a libm call.
-    rc = run(cxx + " -x c++ -std=c++17 -O2 -march=native -fPIC -shared -fno-strict-aliasing -ffp-contract=off -Wno-unknown-pragmas" +
+    // Uninitialised locals get a pattern (NaN-like for floats), not what the previous block left on a reused stack.
+    rc = run(cxx + " -x c++ -std=c++17 -O2 -march=native -fPIC -shared -fno-strict-aliasing -ffp-contract=off -Wno-unknown-pragmas"
+             " -ftrivial-auto-var-init=pattern" +
              includes + " " + quote(entry_file) + " -o " + quote(library), &p.log);
     if (rc == 0)
     {

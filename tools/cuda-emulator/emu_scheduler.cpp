@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdint>
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -279,6 +280,10 @@ std::string an_emu_run(const an_emu_kernel& k, an_emu_dim3 grid, an_emu_dim3 blo
     rt.gridDim = grid;
     Block* outer = running;
     running = &b;
+    // Which parity of block runs in reverse alternates from launch to launch, so a one-block launch gets both orders
+    // over a test's launches too.
+    static std::atomic<unsigned long long> launches{0};
+    const unsigned long long launch = launches++;
     unsigned long long linear = 0;
     for (unsigned z = 0; z < grid.z && b.error.empty(); z++)
         for (unsigned y = 0; y < grid.y && b.error.empty(); y++)
@@ -298,8 +303,8 @@ std::string an_emu_run(const an_emu_kernel& k, an_emu_dim3 grid, an_emu_dim3 blo
                 k.poison_shared();
                 // Warp by warp: each warp runs until all its threads wait at __syncthreads (or have returned) before
                 // the next one starts, the most skewed schedule a GPU may pick, so a write that one warp makes before
-                // another warp has read the old value, with no barrier between, shows. Odd blocks go in reverse.
-                bool reverse = linear & 1;
+                // another warp has read the old value, with no barrier between, shows. Every other block goes in reverse.
+                bool reverse = (linear ^ launch) & 1;
                 unsigned warps = (threads + 31) / 32;
                 while (b.done < threads && b.error.empty())
                 {

@@ -14,8 +14,9 @@ struct an_emu_kernel
 };
 
 // Returns "" on success, else what went wrong (a divergent barrier, a partial-warp shuffle, a deadlock).
-// Warps run one after another, each as far as it can before the next starts (odd blocks in reverse order), so a
-// read that a missing barrier leaves unordered with its write sees the write in one order and stale data in the other.
+// Warps run one after another, each as far as it can before the next starts (every other block in reverse order,
+// which blocks alternating from launch to launch), so a read that a missing barrier leaves unordered with its write
+// sees the write in one order and stale data in the other.
 std::string an_emu_run(const an_emu_kernel& k, an_emu_dim3 grid, an_emu_dim3 block, void** params);
 
 // Points a kernel library's runtime at the scheduler's __syncthreads and __shfl_xor_sync.

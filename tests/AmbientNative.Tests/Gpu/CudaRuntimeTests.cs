@@ -106,4 +106,22 @@ public class CudaRuntimeTests
         }
         finally { if (Directory.Exists(cache.Directory)) Directory.Delete(cache.Directory, true); }
     }
+
+    /// <summary>
+    /// The kernels written without a GPU keep their accumulators in registers: local memory (spills) would mean ptxas
+    /// ran out under __launch_bounds__, at a large cost in speed. Trivially true on the CUDA emulator (no ptxas).
+    /// </summary>
+    [TestCase("conv2d.cu", "conv2d_fwd_tf32")]
+    [TestCase("conv2d.cu", "conv2d_dgrad_tf32")]
+    [TestCase("conv2d.cu", "conv2d_wgrad_tf32")]
+    [TestCase("attention.cu", "attention_forward")]
+    [TestCase("attention.cu", "attention_backward_rows")]
+    [TestCase("attention.cu", "attention_backward_columns")]
+    public void New_kernels_do_not_spill(string file, string kernel)
+    {
+        var be = Gpu.Backend();
+        var k = be.Modules.Get(file, kernel);
+        TestContext.Out.WriteLine($"{k.Name}: {k.Registers} registers, {k.LocalBytes} bytes of local memory");
+        Assert.That(k.LocalBytes, Is.Zero, $"{k.Name} spills ({k.Registers} registers)");
+    }
 }
