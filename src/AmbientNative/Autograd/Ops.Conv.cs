@@ -30,8 +30,8 @@ public static partial class Ops
             }
             if (w.RequiresGrad || (bias?.RequiresGrad ?? false))
             {
-                var gw = NewLike(w);
-                var gb = bias == null ? null : NewLike(bias);
+                var gw = Tape.GradientBuffer(w);
+                var gb = bias == null ? null : Tape.GradientBuffer(bias);
                 B(x).Conv2dBackwardWeight(x, gy, gw, gb, g);
                 Tape.Accumulate(w, gw);
                 if (bias != null) Tape.Accumulate(bias, gb!);

@@ -38,8 +38,8 @@ public static partial class Ops
         Tape.Record(y, inputs, gy =>
         {
             var gx = x.RequiresGrad ? NewLike(x) : null;
-            var gw = weight is { RequiresGrad: true } ? NewLike(weight) : null;
-            var gb = bias is { RequiresGrad: true } ? NewLike(bias) : null;
+            var gw = weight is { RequiresGrad: true } ? Tape.GradientBuffer(weight) : null;
+            var gb = bias is { RequiresGrad: true } ? Tape.GradientBuffer(bias) : null;
             B(x).GroupNormBackward(x, weight, bias, mean, rstd, gy, gx, gw, gb, args);
             if (gx != null) Tape.Accumulate(x, gx);
             if (gw != null) Tape.Accumulate(weight!, gw);

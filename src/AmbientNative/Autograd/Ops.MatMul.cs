@@ -60,21 +60,21 @@ public static partial class Ops
         {
             if (a.RequiresGrad)
             {
-                var ga = NewLike(a);
+                var ga = Tape.GradientBuffer(a);
                 var (args, gradFirst) = g.GradA();
                 if (gradFirst) B(a).Gemm(gc, b, ga, args); else B(a).Gemm(b, gc, ga, args);
                 Tape.Accumulate(a, ga);
             }
             if (b.RequiresGrad)
             {
-                var gb = NewLike(b);
+                var gb = Tape.GradientBuffer(b);
                 var (args, gradFirst) = g.GradB();
                 if (gradFirst) B(a).Gemm(gc, a, gb, args); else B(a).Gemm(a, gc, gb, args);
                 Tape.Accumulate(b, gb);
             }
             if (bias is { RequiresGrad: true })
             {
-                var gbias = NewLike(bias);
+                var gbias = Tape.GradientBuffer(bias);
                 B(a).SumRows(gc, gbias);
                 Tape.Accumulate(bias, gbias);
             }

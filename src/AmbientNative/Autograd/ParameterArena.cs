@@ -47,6 +47,12 @@ public sealed class ParameterArena : IDisposable
     /// <summary>Elements of each flat tensor, gaps included.</summary>
     public int Length { get; }
 
+    /// <summary>
+    /// Gradients the tape had to copy into their slots (a backward closure wrote them elsewhere): zero when every
+    /// parameter's gradient comes from a closure that writes through <see cref="Tape.GradientBuffer"/>.
+    /// </summary>
+    public long GradientCopies { get; internal set; }
+
     public Device Device { get; }
 
     /// <summary>Every parameter's values, flat: parameter i is elements [OffsetOf(i), OffsetOf(i) + numel).</summary>

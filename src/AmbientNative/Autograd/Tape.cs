@@ -79,13 +79,19 @@ public sealed class Tape : IDisposable
         if (!x.RequiresGrad) { grad.Dispose(); return; }
         if (grad.Shape != x.Shape)
             throw new InvalidOperationException($"Gradient of shape {grad.Shape} does not match tensor {x.Shape}: a backward closure is wrong.");
-        if (x.Grad == null && x is Parameter { GradSlot: { } slot })
+        if (x.Grad == null && x is Parameter { GradSlot: { } slot } p)
         {
-            slot.AddRef(); // the gradient tensor's own reference, released by ZeroGrad
-            var inSlot = new Tensor(x.Shape, slot);
-            x.Device.Backend.Copy(grad, inSlot);
-            grad.Dispose();
-            x.Grad = inSlot;
+            if (ReferenceEquals(grad.Storage, slot)) x.Grad = grad; // written in place (GradientBuffer): nothing to copy
+            else if (slot.References > 1) x.Grad = grad;           // the slot is lent to a buffer still being filled
+            else
+            {
+                slot.AddRef(); // the gradient tensor's own reference, released by ZeroGrad
+                var inSlot = new Tensor(x.Shape, slot);
+                x.Device.Backend.Copy(grad, inSlot);
+                grad.Dispose();
+                x.Grad = inSlot;
+                p.Arena!.GradientCopies++;
+            }
         }
         else if (x.Grad == null) x.Grad = grad;
         else
@@ -93,6 +99,23 @@ public sealed class Tape : IDisposable
             x.Device.Backend.AddInPlace(x.Grad, grad, 1f);
             grad.Dispose();
         }
+    }
+
+    /// <summary>
+    /// Where a backward closure should write <paramref name="x"/>'s gradient before handing it to <see cref="Accumulate"/>:
+    /// a view of x's arena gradient slot when x is a parameter whose gradient this pass has not started and whose slot
+    /// nobody else holds (backends overwrite their outputs, so the gradient lands in place and Accumulate just adopts
+    /// it: no copy), otherwise a new tensor. A closure that asks twice for one parameter (the same tensor as GroupNorm's
+    /// weight and bias, a product x·x) gets the slot once and a new tensor the second time, which Accumulate adds.
+    /// </summary>
+    internal static Tensor GradientBuffer(Tensor x)
+    {
+        if (x.Grad == null && x is Parameter { GradSlot: { References: 1 } slot })
+        {
+            slot.AddRef(); // the buffer's own reference; it becomes x.Grad's
+            return new Tensor(x.Shape, slot);
+        }
+        return Tensor.Empty(x.Shape, x.Device);
     }
 
     /// <summary>

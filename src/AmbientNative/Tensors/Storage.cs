@@ -16,6 +16,9 @@ public abstract class Storage
     public abstract Device Device { get; }
     public bool IsReleased => Volatile.Read(ref _refCount) <= 0;
 
+    /// <summary>How many holders the storage has (tensors, slices, an arena): 1 means only its owner.</summary>
+    internal int References => Volatile.Read(ref _refCount);
+
     internal void AddRef()
     {
         if (Interlocked.Increment(ref _refCount) <= 1) throw new ObjectDisposedException(nameof(Storage), "Storage was already released.");

@@ -1,4 +1,9 @@
 using AmbientNative.Autograd;
+using AmbientNative.Data;
+using AmbientNative.Diffusion;
+using AmbientNative.Diffusion.Corruption;
+using AmbientNative.Diffusion.Losses;
+using AmbientNative.Nn;
 using AmbientNative.Tensors;
 using AmbientNative.Tests.Testing;
 using AmbientNative.Training;
@@ -111,6 +116,74 @@ public class ParameterArenaTests
             foreach (var p in plain.All.Concat(held.All)) p.ZeroGrad();
             Assert.That(ParameterArena.FlatGradients(held.All), Is.Null, "after ZeroGrad no parameter has a gradient");
         }
+    }
+
+    [Test]
+    public void Closures_write_gradients_into_their_slots_and_only_a_reused_parameter_is_copied([ValueSource(nameof(Devices))] Device device)
+    {
+        using var net = new Net(device, seed: 4);
+        using var arena = ParameterArena.Adopt(net.All);
+        for (int step = 0; step < 2; step++)
+        {
+            Backward(net, device, step);
+            // Conv, GroupNorm and Linear write their parameters' gradients in place; the conv weight's penalty term
+            // reaches it first (through Square), in a tensor of its own, so that one is copied: one copy per pass.
+            Assert.That(arena.GradientCopies, Is.EqualTo(step + 1));
+            Assert.That(ParameterArena.FlatGradients(net.All), Is.SameAs(arena.Gradients), "every gradient in its slot");
+            foreach (var p in net.All) p.ZeroGrad();
+        }
+    }
+
+    [Test]
+    public void The_unet_writes_every_parameter_gradient_in_place()
+    {
+        // The tiny U-Net at 8×8 under the ambient loss: every parameter's gradient comes from a conv, GroupNorm or
+        // linear closure, so the tape copies none of them into the arena.
+        var cfg = UNetConfig.Tiny with { Resolution = 8, AttentionResolutions = [4], Dropout = 0f };
+        using var net = new UNet(cfg, Device.Cpu, seed: 5);
+        var parameters = net.Parameters().ToList();
+        using var arena = ParameterArena.Adopt(parameters);
+        var clean = ProceduralShapes.Generate(2, 8, 3, seed: 7);
+        var data = new CorruptedDataset(clean.Images, 2, 3, 8, 8, CorruptionSpec.PixelErase(0.2, 0.1, seed: 3));
+        var batch = new CorruptedBatchSource(data).Load([0, 1], [false, true], Device.Cpu);
+        var noise = new float[2 * 3 * 8 * 8];
+        new Rng(21).FillNormal(noise);
+        using var noiseT = Tensor.FromArray(noise, batch.Observed.Shape, Device.Cpu);
+        try
+        {
+            using (var tape = new Tape()) tape.Backward(new AmbientLoss(new EdmPreconditioner(net)).Compute(batch, [0.3, 4.0], noiseT).Loss);
+            Assert.That(ParameterArena.FlatGradients(parameters), Is.SameAs(arena.Gradients), "every parameter has its gradient in its slot");
+            Assert.That(arena.GradientCopies, Is.Zero, $"{parameters.Count} parameters");
+        }
+        finally
+        {
+            batch.Observed.Dispose(); batch.MaskA?.Dispose(); batch.MaskATilde?.Dispose(); batch.Clean?.Dispose();
+        }
+    }
+
+    [Test]
+    public void A_parameter_used_twice_by_one_op_gets_the_sum_of_both_gradients([ValueSource(nameof(Devices))] Device device)
+    {
+        // One tensor as GroupNorm's weight and bias, and one as both factors of a product: the closure asks for two
+        // gradient buffers of one parameter before it accumulates either, so only one of them may be the slot.
+        float[] Run(bool inArena)
+        {
+            var rng = new Rng(9);
+            using var affine = new Parameter("affine", new Shape(4), device);
+            affine.Storage.CopyFrom(Check.ToFloat(Rand.Normal(rng, 4, 0.5)));
+            using var square = new Parameter("square", new Shape(4, 4), device);
+            square.Storage.CopyFrom(Check.ToFloat(Rand.Normal(rng, 16, 0.5)));
+            using var arena = inArena ? ParameterArena.Adopt([affine, square]) : null;
+            using var x = Tensor.FromArray(Check.ToFloat(Rand.Normal(rng, 2 * 4 * 3 * 3)), new Shape(2, 4, 3, 3), device);
+            using (var tape = new Tape())
+            {
+                var h = Ops_.GroupNorm(x, groups: 2, affine, affine);
+                var m = Ops_.MatMul(square, square);
+                tape.Backward(Ops_.Add(Ops_.Sum(Ops_.Square(h)), Ops_.Sum(Ops_.Square(m))));
+            }
+            return [.. affine.Grad!.ToArray(), .. square.Grad!.ToArray()];
+        }
+        Assert.That(Run(inArena: true), Is.EqualTo(Run(inArena: false)));
     }
 
     /// <summary>
