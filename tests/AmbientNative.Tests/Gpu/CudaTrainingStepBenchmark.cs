@@ -11,19 +11,30 @@ namespace AmbientNative.Tests.Gpu;
 
 /// <summary>
 /// The headline GPU figure: one Ambient training step (σ and noise draws, preconditioned U-Net forward, loss,
-/// backward, Adam) of the `reference` U-Net at batch 256, 32×32, fp32, on the GPU. Host clock around whole steps after
+/// backward, Adam) of the `reference` U-Net at batch 256, 32×32, fp32 (and with the TF32 tensor-core convs, beside
+/// PyTorch's tf32 figure), on the GPU. Host clock around whole steps after
 /// a device sync (the step reads its loss back, as training does). benchmarks/anchors/train_step_gpu.py times the same
 /// step of the PyTorch mirror in the same call. Runs only with AMBIENT_GPU_BENCH=1; prints, asserts nothing of speed.
 /// </summary>
 [Category("GpuBench")]
 public class CudaTrainingStepBenchmark
 {
-    [TestCase(256)]
-    [TestCase(64)]
-    public void Reference_unet_ambient_step(int batch)
+    [TestCase(256, false)]
+    [TestCase(64, false)]
+    [TestCase(256, true)]
+    public void Reference_unet_ambient_step(int batch, bool tf32)
     {
         if (Environment.GetEnvironmentVariable("AMBIENT_GPU_BENCH") != "1") Assert.Ignore("set AMBIENT_GPU_BENCH=1 to run the GPU benchmark");
         var dev = Gpu.Device();
+        var backend = Gpu.Backend();
+        if (tf32 && backend.Context.Info.Major < 8) Assert.Ignore($"TF32 needs sm_80; the device is {backend.Context.Info.Arch}");
+        backend.ConvTf32 = tf32;
+        try { Measure(dev, batch, tf32 ? "tf32 convs" : "fp32"); }
+        finally { backend.ConvTf32 = false; }
+    }
+
+    private static void Measure(Device dev, int batch, string precision)
+    {
         var config = UNetConfig.Reference;
         using var net = new UNet(config, dev, seed: 1);
         var loss = new AmbientLoss(new EdmPreconditioner(net));
@@ -56,7 +67,7 @@ public class CudaTrainingStepBenchmark
         }
         ms.Sort();
         double median = (ms[4] + ms[5]) / 2;
-        TestContext.Out.WriteLine($"ours: reference U-Net ({net.ParameterCount()} parameters) ambient step, batch {batch}, fp32: " +
+        TestContext.Out.WriteLine($"ours: reference U-Net ({net.ParameterCount()} parameters) ambient step, batch {batch}, {precision}: " +
             $"median {median:F2} ms = {batch / median * 1000:F0} img/s (min {ms[0]:F2}, max {ms[^1]:F2}); last loss {last:F4}");
         Assert.That(double.IsFinite(last), "loss is finite");
 
