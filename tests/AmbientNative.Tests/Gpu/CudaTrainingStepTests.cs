@@ -223,23 +223,23 @@ public class CudaTrainingStepTests
         }
     }
 
-    internal static void AssertMatches(StepResult cpu, StepResult cuda)
+    internal static void AssertMatches(StepResult cpu, StepResult cuda, double tol = Tol)
     {
         TestContext.Out.WriteLine($"loss cpu {cpu.Loss:R} gpu {cuda.Loss:R}; grad norm cpu {cpu.Norm:R} gpu {cuda.Norm:R}");
         Assert.That(cpu.Finite && cuda.Finite, Is.True, "finite gradients");
         Assert.That(cpu.Norm, Is.GreaterThan(1.0), "the step clips (exercises SumOfSquares and ScaleInPlace)");
-        Assert.That(Math.Abs(cuda.Loss - cpu.Loss) / Math.Abs(cpu.Loss), Is.LessThan(Tol), "loss");
-        Assert.That(Math.Abs(cuda.Norm - cpu.Norm) / cpu.Norm, Is.LessThan(Tol), "gradient norm");
+        Assert.That(Math.Abs(cuda.Loss - cpu.Loss) / Math.Abs(cpu.Loss), Is.LessThan(tol), "loss");
+        Assert.That(Math.Abs(cuda.Norm - cpu.Norm) / cpu.Norm, Is.LessThan(tol), "gradient norm");
         double worst = 0;
         foreach (var (name, g) in cpu.Grads)
         {
             double e = Check.RelErr(cuda.Grads[name], g);
             worst = Math.Max(worst, e);
             TestContext.Out.WriteLine($"  {name,-16} grad rel err {e:E2}");
-            Assert.That(e, Is.LessThan(Tol), $"gradient of {name}");
+            Assert.That(e, Is.LessThan(tol), $"gradient of {name}");
         }
-        foreach (var (name, p) in cpu.Params) Check.Close(cuda.Params[name], p, Tol, $"{name} after the AdamW step");
-        foreach (var (name, p) in cpu.Ema) Check.Close(cuda.Ema[name], p, Tol, $"EMA of {name}");
+        foreach (var (name, p) in cpu.Params) Check.Close(cuda.Params[name], p, tol, $"{name} after the AdamW step");
+        foreach (var (name, p) in cpu.Ema) Check.Close(cuda.Ema[name], p, tol, $"EMA of {name}");
         TestContext.Out.WriteLine($"worst gradient rel err {worst:E2} over {cpu.Grads.Count} parameters");
     }
 
@@ -256,6 +256,21 @@ public class CudaTrainingStepTests
     {
         var gpu = Gpu.Device();
         AssertMatches(UNetStep(Device.Cpu), UNetStep(gpu));
+    }
+
+    // TF32 keeps 10 mantissa bits: ~5e-4 per conv, compounded through the U-Net's convs forward and back. On the
+    // CUDA emulator (2026-12-03) the worst gradient was 1.7e-3 off the CPU's fp32, the loss 5e-7; the bound leaves 3×.
+    private const double Tf32StepTol = 5e-3;
+
+    [Test]
+    public void A_tiny_unet_step_with_tf32_convs_stays_near_the_cpu()
+    {
+        var be = Gpu.Backend();
+        if (be.Context.Info.Major < 8) Assert.Ignore($"TF32 needs sm_80; the device is {be.Context.Info.Arch}");
+        var cpu = UNetStep(Device.Cpu);
+        be.ConvTf32 = true;
+        try { AssertMatches(cpu, UNetStep(be.Device), Tf32StepTol); }
+        finally { be.ConvTf32 = false; }
     }
 
     [Test]
