@@ -26,8 +26,39 @@ struct Module { void* library; an_emu_runtime* runtime; void (*poison_shared)(vo
 std::mutex gate; // one launch or copy at a time: the device has one queue
 bool initialised;
 int context_token, stream_token; // handles are addresses of these
-std::map<unsigned long long, size_t> allocations; // base address -> bytes
+std::map<unsigned long long, size_t> allocations; // address handed out -> bytes asked for
 size_t bytes_in_use;
+
+// Every allocation sits between two guard bands of 0xff bytes (NaN as float): a kernel that reads past either end
+// reads NaN, and one that writes there is caught after its launch (check_guards), naming the kernel and the block.
+// 256 bytes keep the address 256-aligned, as cuMemAlloc's are.
+constexpr size_t Guard = 256;
+
+unsigned char* base_of(unsigned long long p) { return (unsigned char*)p - Guard; }
+
+// The first allocation whose guard bands a launch wrote into, described; "" when none. Restores the bands.
+std::string check_guards()
+{
+    std::string found;
+    for (auto& [p, bytes] : allocations)
+    {
+        unsigned char* head = base_of(p);
+        unsigned char* tail = (unsigned char*)p + bytes;
+        for (size_t i = 0; i < Guard; i++)
+        {
+            bool before = head[i] != 0xff, after = tail[i] != 0xff;
+            if ((before || after) && found.empty())
+            {
+                char s[200];
+                snprintf(s, sizeof s, "wrote %s a %zu-byte allocation at 0x%llx (byte %zu %s it)", before ? "before the start of" : "past the end of",
+                         bytes, p, before ? Guard - i : i, before ? "before" : "after");
+                found = s;
+            }
+            head[i] = tail[i] = 0xff;
+        }
+    }
+    return found;
+}
 constexpr size_t TotalBytes = 8ull << 30;
 thread_local std::string last_launch_error;
 
@@ -142,9 +173,11 @@ int cuMemAlloc_v2(unsigned long long* p, size_t bytes)
     if (bytes == 0) return INVALID_VALUE;
     if (bytes_in_use + bytes > TotalBytes) return OUT_OF_MEMORY;
     void* q = nullptr;
-    if (posix_memalign(&q, 256, bytes) != 0) return OUT_OF_MEMORY;
-    memset(q, 0xff, bytes); // fresh device memory is garbage on a GPU: make it NaN here
-    *p = (unsigned long long)q;
+    size_t padded = (bytes + 3) / 4 * 4; // whole words, so the tail band starts where the last float ends
+    if (posix_memalign(&q, 256, padded + 2 * Guard) != 0) return OUT_OF_MEMORY;
+    memset(q, 0xff, padded + 2 * Guard); // fresh device memory is garbage on a GPU: make it NaN here
+    *p = (unsigned long long)((unsigned char*)q + Guard);
+    bytes = padded;
     allocations[*p] = bytes;
     bytes_in_use += bytes;
     return SUCCESS;
@@ -157,7 +190,7 @@ int cuMemFree_v2(unsigned long long p)
     if (it == allocations.end()) return INVALID_VALUE;
     bytes_in_use -= it->second;
     allocations.erase(it);
-    free((void*)p);
+    free(base_of(p));
     return SUCCESS;
 }
 
@@ -274,6 +307,11 @@ int cuLaunchKernel(void* function, unsigned gx, unsigned gy, unsigned gz, unsign
     std::lock_guard<std::mutex> lock(gate);
     double t0 = profile.on ? now_ms() : 0;
     std::string error = an_emu_run(*k, {gx, gy, gz}, {bx, by, bz}, params);
+    if (error.empty())
+    {
+        std::string guard = check_guards();
+        if (!guard.empty()) error = k->name + ": " + guard;
+    }
     if (profile.on)
     {
         auto& p = profile.kernels[k->name];

@@ -39,6 +39,9 @@ public unsafe class CudaEmulatorTests
             a.y[block * (blockDim.x * blockDim.y * blockDim.z) + thread] =
                 (float)(blockIdx.x + 4 * blockIdx.y + 16 * blockIdx.z + 64 * threadIdx.x + 256 * threadIdx.y + 1024 * threadIdx.z);
         }
+        extern "C" __global__ void write_past_the_end(OutArgs a) { if (threadIdx.x == 0) a.y[a.n] = 1.0f; }
+        extern "C" __global__ void write_before_the_start(OutArgs a) { if (threadIdx.x == 0) a.y[-1] = 1.0f; }
+        extern "C" __global__ void read_past_the_end(OutArgs a) { if (threadIdx.x == 0) a.y[0] = a.y[a.n]; }
         extern "C" __global__ void butterfly(OutArgs a)
         {
             float v = (float)threadIdx.x;
@@ -137,6 +140,33 @@ public unsafe class CudaEmulatorTests
             int i = ((bz * 2 + by) * 3 + bx) * threads + (tz * 3 + ty) * 4 + tx;
             Assert.That(v[i], Is.EqualTo(bx + 4 * by + 16 * bz + 64 * tx + 256 * ty + 1024 * tz), $"element {i}");
         }
+    }
+
+    [Test]
+    public void Writes_outside_an_allocation_fail_the_launch_and_reads_there_see_nan()
+    {
+        // Straight from the driver (not the caching allocator, whose blocks may be larger than asked for).
+        const int n = 10;
+        Assert.That(CudaDriver.MemAllocRaw(out var p, 4 * n), Is.Zero);
+        try
+        {
+            void Run(string kernel)
+            {
+                var f = CudaDriver.ModuleGetFunction(_module, kernel);
+                var args = new OutArgs { Y = p, N = n };
+                void* a = &args;
+                CudaDriver.LaunchKernel(f, (1, 1, 1), (32, 1, 1), 0, _be.Context.Stream, &a, kernel);
+            }
+            var past = Assert.Throws<CudaException>(() => Run("write_past_the_end"))!;
+            Assert.That(past.Message, Does.Contain("write_past_the_end: wrote past the end of a 40-byte allocation"));
+            var before = Assert.Throws<CudaException>(() => Run("write_before_the_start"))!;
+            Assert.That(before.Message, Does.Contain("wrote before the start of a 40-byte allocation"));
+            Run("read_past_the_end");
+            var first = new float[1];
+            fixed (float* h = first) CudaDriver.MemcpyDtoHAsync(h, p, 4, _be.Context.Stream);
+            Assert.That(first[0], Is.NaN, "the guard band reads as NaN");
+        }
+        finally { CudaDriver.MemFree(p); }
     }
 
     [Test]

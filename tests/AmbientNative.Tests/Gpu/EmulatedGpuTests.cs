@@ -56,6 +56,7 @@ public partial class EmulatedGpuTests
         psi.Environment["AMBIENT_NVRTC"] = library;
         psi.Environment["AMBIENT_EMU_CXX"] = cxx;
         psi.Environment["AMBIENT_KERNEL_CACHE"] = kernelCache;
+        psi.Environment["AMBIENT_CUDA_ALLOCATOR"] = "exact"; // no bucket slack: an overrun reaches the guard bands
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();

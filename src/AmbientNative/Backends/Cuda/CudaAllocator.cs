@@ -8,9 +8,15 @@ namespace AmbientNative.Backends.Cuda;
 /// shapes every iteration calls the driver only during its first step. All our work runs on one stream, so a
 /// block freed by the host may be reused at once: the next kernel using it is queued after the last one that
 /// touched it. Buckets: multiples of 512 bytes up to 1 MiB, then 8 steps per power of two (≤ 12.5% waste).
+/// AMBIENT_CUDA_ALLOCATOR=exact makes every block exactly the size asked for (whole floats), still cached by size: a
+/// kernel that overruns its tensor then leaves the block, where compute-sanitizer's memcheck (or the CUDA emulator's
+/// guard bands) sees it, instead of writing into the bucket's slack.
 /// </summary>
 public sealed class CudaAllocator(CudaContext context)
 {
+    /// <summary>True when AMBIENT_CUDA_ALLOCATOR=exact: blocks of exactly the requested size, no buckets.</summary>
+    public static bool ExactSizes { get; } = Environment.GetEnvironmentVariable("AMBIENT_CUDA_ALLOCATOR") == "exact";
+
     private readonly Dictionary<long, Stack<ulong>> _free = new();
     private readonly object _gate = new();
 
@@ -31,7 +37,7 @@ public sealed class CudaAllocator(CudaContext context)
     /// <summary>A device block of at least <paramref name="bytes"/>; its contents are stale.</summary>
     public ulong Rent(long bytes, out long bucket)
     {
-        bucket = Bucket(bytes);
+        bucket = ExactSizes ? Math.Max(4, (bytes + 3) & ~3L) : Bucket(bytes);
         lock (_gate)
         {
             BytesInUse += bucket;
