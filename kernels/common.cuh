@@ -52,6 +52,25 @@ __device__ __forceinline__ T an_block_sum(T v, T* scratch)
     return an_warp_sum(v);            // every warp reduces the partials itself: no broadcast step
 }
 
+// ---- random numbers ----------------------------------------------------------------------------------------
+
+// Philox-4x32-10, word for word Tensors/Rng.Block: block `counter` of stream `key` (dropout, the training noise).
+__device__ __forceinline__ uint4 philox(unsigned long long key, unsigned long long counter)
+{
+    unsigned c0 = (unsigned)counter, c1 = (unsigned)(counter >> 32), c2 = 0u, c3 = 0u;
+    unsigned k0 = (unsigned)key, k1 = (unsigned)(key >> 32);
+#pragma unroll
+    for (int r = 0; r < 10; ++r)
+    {
+        const unsigned long long p0 = 0xD2511F53ull * c0, p1 = 0xCD9E8D57ull * c2;
+        const unsigned n0 = (unsigned)(p1 >> 32) ^ c1 ^ k0, n1 = (unsigned)p1;
+        const unsigned n2 = (unsigned)(p0 >> 32) ^ c3 ^ k1, n3 = (unsigned)p0;
+        c0 = n0; c1 = n1; c2 = n2; c3 = n3;
+        k0 += 0x9E3779B9u; k1 += 0xBB67AE85u;
+    }
+    return make_uint4(c0, c1, c2, c3);
+}
+
 // ---- TF32 tensor cores (sm_80 and later) ------------------------------------------------------------------
 // The CUDA emulator (tools/cuda-emulator) defines AN_EMULATOR and models both helpers from the PTX ISA's
 // definitions; on a GPU they are the instructions themselves.

@@ -6,8 +6,8 @@ namespace AmbientNative.Tests.Cli;
 
 /// <summary>
 /// The CLI on a CUDA device (a GPU, or the CUDA emulator in CI's emulated GPU run): train, resume and sample with
-/// --device cuda at toy size, and the same run on the CPU giving the same losses (the noise is drawn on the host on
-/// both, so only float32 rounding differs).
+/// --device cuda at toy size, and the same run on the CPU giving the same losses (both draw NormalRef's noise, so only
+/// float32 rounding differs).
 /// </summary>
 [Category("Gpu")]
 [NonParallelizable]

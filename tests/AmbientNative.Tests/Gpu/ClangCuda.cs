@@ -34,6 +34,7 @@ internal sealed partial class ClangCuda : IDisposable
         extern "C" __device__ float fabsf(float); extern "C" __device__ float rsqrtf(float); extern "C" __device__ float tanhf(float);
         extern "C" __device__ float cosf(float); extern "C" __device__ float sinf(float);
         extern "C" __device__ double exp(double); extern "C" __device__ double sqrt(double); extern "C" __device__ double log(double);
+        extern "C" __device__ double cos(double);
         __device__ void __syncthreads();
         __device__ float __shfl_xor_sync(unsigned, float, int, int = 32);
         __device__ double __shfl_xor_sync(unsigned, double, int, int = 32);

@@ -5,10 +5,10 @@ using ILGPU;
 namespace AmbientNative.Backends.Cuda;
 
 /// <summary>
-/// Which kernels run on CUDA where both exist: the fused ambient input and loss and the Tweedie loss (CUDA C or ILGPU),
-/// and, only with Ilgpu, the fused attention, the fused sampler update and the noise draw on the device (float32
-/// Box–Muller, so the noise is close to, not equal to, the host stream's); with CudaC those three use the GEMM + softmax
-/// composition, the binary/affine composition and a host draw on every core.
+/// Which kernels run on CUDA where both exist: the fused ambient input and loss, the Tweedie loss and the noise draw
+/// (CUDA C or ILGPU; ILGPU's noise is float32 Box–Muller, close to, not equal to, the host stream's, CUDA C's is its
+/// double-precision formula), and, only with Ilgpu, the fused attention (CUDA C: <see cref="CudaBackend.FusedAttention"/>)
+/// and the fused sampler update (CUDA C: the binary/affine composition).
 /// </summary>
 public enum FusedKernelSource
 {

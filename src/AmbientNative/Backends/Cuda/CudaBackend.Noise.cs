@@ -1,18 +1,21 @@
-using AmbientNative.Backends.Cpu;
+using System.Runtime.InteropServices;
 using AmbientNative.Backends.Ilgpu;
 using AmbientNative.Tensors;
 
 namespace AmbientNative.Backends.Cuda;
 
+// Argument block of kernels/noise.cu: must match its struct.
+[StructLayout(LayoutKind.Sequential)]
+internal struct NoiseArgs { public ulong Y; public long N; public ulong Seed, Counter; }
+
 public sealed partial class CudaBackend
 {
     private IlgpuNoise? _ilgpuNoise;
-    private float[] _noiseHost = [];
 
     /// <summary>
-    /// With the ILGPU kernels selected (<see cref="FusedKernels"/> = Ilgpu), drawn on the device by the ILGPU kernel;
-    /// otherwise drawn on the host by every core (the fast CPU backend's code, so the values are the reference's) and
-    /// uploaded. No CUDA C noise kernel is written.
+    /// Drawn on the device: by kernels/noise.cu (NormalRef's double-precision Box–Muller: the host's values, but for a
+    /// rare last-bit difference where CUDA's log or cos rounds the other way), or, with the ILGPU kernels selected
+    /// (<see cref="FusedKernels"/> = Ilgpu), by the ILGPU kernel (float32 Box–Muller: close to, not equal to, them).
     /// </summary>
     public void FillNormal(Tensor y, ulong seed, ulong counter)
     {
@@ -23,8 +26,8 @@ public sealed partial class CudaBackend
             Launches++;
             return;
         }
-        if (_noiseHost.Length < y.Numel) _noiseHost = new float[y.Numel]; // grow-only: no 3 MB allocation per step
-        FastCpuBackend.FillNormalParallel(_noiseHost, y.Numel, seed, counter);
-        y.Storage.CopyFrom(_noiseHost.AsSpan(0, y.Numel));
+        if (y.Numel == 0) return;
+        Launch("noise.cu", "normal_fill", ElementwiseGrid((y.Numel + 1L) / 2), 256,
+            new NoiseArgs { Y = P(y), N = y.Numel, Seed = seed, Counter = counter });
     }
 }

@@ -6,8 +6,8 @@ namespace AmbientNative.Backends.Ilgpu;
 
 /// <summary>
 /// Standard normal noise drawn where the tensor lives (the formula of NormalRef): one thread per pair of elements
-/// runs one Philox-4x32-10 block (seed, counter + pair) and two Box–Muller transforms (in float32). On a GPU this replaces
-/// the CUDA backend's default, a host draw on every core and its upload (at batch 256, 3×32×32, ~0.8 M normals a step).
+/// runs one Philox-4x32-10 block (seed, counter + pair) and two Box–Muller transforms (in float32). On a GPU it is the ILGPU
+/// twin of kernels/noise.cu (at batch 256, 3×32×32, ~0.8 M normals a step).
 /// </summary>
 internal sealed class IlgpuNoise
 {
