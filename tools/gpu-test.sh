@@ -51,7 +51,7 @@ case "${1:-}" in
       tools/cuda-emulator/*.cpp -o "$emu/libcuda_emulator.so" -ldl || exit 1
     dotnet build tests/AmbientNative.Tests -c Release -v q -nologo || exit 1
     AMBIENT_LIBCUDA="$PWD/$emu/libcuda_emulator.so" AMBIENT_NVRTC="$PWD/$emu/libcuda_emulator.so" \
-      AMBIENT_KERNEL_CACHE="$PWD/$emu/kernel-cache" \
+      AMBIENT_KERNEL_CACHE="$PWD/$emu/kernel-cache" AMBIENT_CUDA_ALLOCATOR=exact \
       dotnet tests/AmbientNative.Tests/bin/Release/net10.0/AmbientNative.Tests.dll \
       --filter "${2:-Category=Gpu&Category!=GpuLarge&FullyQualifiedName!~Ilgpu}"
     ;;
