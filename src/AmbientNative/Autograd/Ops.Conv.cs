@@ -31,8 +31,13 @@ public static partial class Ops
             if (w.RequiresGrad || (bias?.RequiresGrad ?? false))
             {
                 var gw = Tape.GradientBuffer(w);
-                var gb = bias == null ? null : Tape.GradientBuffer(bias);
-                B(x).Conv2dBackwardWeight(x, gy, gw, gb, g);
+                Tensor? gb = null;
+                try
+                {
+                    gb = bias == null ? null : Tape.GradientBuffer(bias);
+                    B(x).Conv2dBackwardWeight(x, gy, gw, gb, g);
+                }
+                catch { gw.Dispose(); gb?.Dispose(); throw; } // a lent slot must go back, or it stays lent
                 Tape.Accumulate(w, gw);
                 if (bias != null) Tape.Accumulate(bias, gb!);
             }

@@ -37,10 +37,15 @@ public static partial class Ops
         Tensor[] inputs = weight == null ? [x] : [x, weight, bias!];
         Tape.Record(y, inputs, gy =>
         {
-            var gx = x.RequiresGrad ? NewLike(x) : null;
-            var gw = weight is { RequiresGrad: true } ? Tape.GradientBuffer(weight) : null;
-            var gb = bias is { RequiresGrad: true } ? Tape.GradientBuffer(bias) : null;
-            B(x).GroupNormBackward(x, weight, bias, mean, rstd, gy, gx, gw, gb, args);
+            Tensor? gx = null, gw = null, gb = null;
+            try
+            {
+                gx = x.RequiresGrad ? NewLike(x) : null;
+                gw = weight is { RequiresGrad: true } ? Tape.GradientBuffer(weight) : null;
+                gb = bias is { RequiresGrad: true } ? Tape.GradientBuffer(bias) : null;
+                B(x).GroupNormBackward(x, weight, bias, mean, rstd, gy, gx, gw, gb, args);
+            }
+            catch { gx?.Dispose(); gw?.Dispose(); gb?.Dispose(); throw; } // a lent slot must go back, or it stays lent
             if (gx != null) Tape.Accumulate(x, gx);
             if (gw != null) Tape.Accumulate(weight!, gw);
             if (gb != null) Tape.Accumulate(bias!, gb);

@@ -62,20 +62,20 @@ public static partial class Ops
             {
                 var ga = Tape.GradientBuffer(a);
                 var (args, gradFirst) = g.GradA();
-                if (gradFirst) B(a).Gemm(gc, b, ga, args); else B(a).Gemm(b, gc, ga, args);
+                Fill(ga, () => { if (gradFirst) B(a).Gemm(gc, b, ga, args); else B(a).Gemm(b, gc, ga, args); });
                 Tape.Accumulate(a, ga);
             }
             if (b.RequiresGrad)
             {
                 var gb = Tape.GradientBuffer(b);
                 var (args, gradFirst) = g.GradB();
-                if (gradFirst) B(a).Gemm(gc, a, gb, args); else B(a).Gemm(a, gc, gb, args);
+                Fill(gb, () => { if (gradFirst) B(a).Gemm(gc, a, gb, args); else B(a).Gemm(a, gc, gb, args); });
                 Tape.Accumulate(b, gb);
             }
             if (bias is { RequiresGrad: true })
             {
                 var gbias = Tape.GradientBuffer(bias);
-                B(a).SumRows(gc, gbias);
+                Fill(gbias, () => B(a).SumRows(gc, gbias));
                 Tape.Accumulate(bias, gbias);
             }
         });

@@ -16,6 +16,16 @@ public static partial class Ops
     internal static Tensor New(Tensor like, Shape shape) => Tensor.Empty(shape, like.Device);
     internal static Tensor NewLike(Tensor like) => Tensor.Empty(like.Shape, like.Device);
 
+    /// <summary>
+    /// Runs the backend call that writes the gradient buffer <paramref name="buffer"/>; if it throws, disposes the buffer
+    /// (which may be a parameter's lent arena slot, <see cref="Tape.GradientBuffer"/>) before passing the exception on.
+    /// </summary>
+    internal static void Fill(Tensor buffer, Action write)
+    {
+        try { write(); }
+        catch { buffer.Dispose(); throw; }
+    }
+
     internal static IBackend B(Tensor t) => t.Device.Backend;
 
     internal static void SameDevice(string op, Tensor a, Tensor b)

@@ -82,7 +82,7 @@ public sealed class Tape : IDisposable
         if (x.Grad == null && x is Parameter { GradSlot: { } slot } p)
         {
             if (ReferenceEquals(grad.Storage, slot)) x.Grad = grad; // written in place (GradientBuffer): nothing to copy
-            else if (slot.References > 1) x.Grad = grad;           // the slot is lent to a buffer still being filled
+            else if (slot.References > 1) x.Grad = grad;           // the slot is lent to a buffer still being filled (below)
             else
             {
                 slot.AddRef(); // the gradient tensor's own reference, released by ZeroGrad
@@ -94,6 +94,14 @@ public sealed class Tape : IDisposable
             }
         }
         else if (x.Grad == null) x.Grad = grad;
+        else if (x is Parameter { GradSlot: { } lent } && ReferenceEquals(grad.Storage, lent) && !ReferenceEquals(x.Grad.Storage, lent))
+        {
+            // The lent slot arrives after another gradient of this parameter took its place: add that one into the
+            // slot and keep the slot (x + y = y + x in IEEE arithmetic, so the bits are those of the other order).
+            x.Device.Backend.AddInPlace(grad, x.Grad, 1f);
+            x.Grad.Dispose();
+            x.Grad = grad;
+        }
         else
         {
             x.Device.Backend.AddInPlace(x.Grad, grad, 1f);

@@ -19,15 +19,17 @@ public class CliCudaTests
     [Test]
     public void Train_resume_and_sample_on_cuda_match_the_cpu()
     {
-        Gpu.Gpu.Device();
+        var cudaBackend = AmbientNative.Backends.Cuda.CudaDevices.Backend(Gpu.Gpu.Device());
         using var dir = new TempDir();
         // The same split on both devices: metrics.csv's rows average the steps since the row before, so only runs
         // that log at the same steps compare row by row.
         foreach (var device in new[] { "cpu", "cuda" })
         {
-            var first = Ok(["train", .. Tiny, "--device", device, "--steps", "2", "--sample-count", "0", "--out", dir[device]]);
-            Assert.That(first.Output, Does.Contain(device));
+            long launches = cudaBackend.Launches;
+            Ok(["train", .. Tiny, "--device", device, "--steps", "2", "--sample-count", "0", "--out", dir[device]]);
             Ok("train", "--resume", dir[device], "--steps", "3", "--device", device, "--sample-count", "0");
+            if (device == "cuda") Assert.That(cudaBackend.Launches, Is.GreaterThan(launches + 100), "the cuda runs ran on the device");
+            else Assert.That(cudaBackend.Launches, Is.EqualTo(launches), "the cpu runs left the device alone");
             Assert.That(Checkpoint.FindLatest(dir[device]), Does.EndWith("checkpoint-000003.safetensors"));
         }
 

@@ -71,5 +71,10 @@ public class CudaAttentionTests
         using var lse = Tensor.Zeros(new Shape(1, g.Tokens), be.Device);
         var e = Assert.Throws<ArgumentException>(() => be.AttentionForward(qkv, output, lse, g))!;
         Assert.That(e.Message, Does.Contain("257 tokens").And.Contain("1..256 tokens"));
+        var fits = new AttentionGeometry(1, 4, 16);
+        using var small = Tensor.Zeros(new Shape(1, 4, 16), be.Device);
+        using var smallLse = Tensor.Zeros(new Shape(1, 16), be.Device);
+        var sizes = Assert.Throws<ArgumentException>(() => be.AttentionForward(small, small, smallLse, fits))!;
+        Assert.That(sizes.Message, Does.Contain("qkv [1, 4, 16] holds 64 values").And.Contain("need 192"));
     }
 }

@@ -43,6 +43,8 @@ public class CudaNoiseTests
             Assert.That(Math.Abs(got[i] - expected[i]), Is.LessThanOrEqualTo(MathF.BitIncrement(Math.Abs(expected[i])) - Math.Abs(expected[i])),
                 $"element {i}: {got[i]:R} vs the reference's {expected[i]:R}");
         }
-        Assert.That(differing, Is.LessThanOrEqualTo(2 + n / 1_000_000), $"{differing} of {n} elements differ in their last bit");
+        // The emulator runs the kernel with the host's own libm: no difference at all there.
+        int allowed = dev.Backend is AmbientNative.Backends.Cuda.CudaBackend cb && CudaEmulator.IsActive(cb) ? 0 : 2 + n / 1_000_000;
+        Assert.That(differing, Is.LessThanOrEqualTo(allowed), $"{differing} of {n} elements differ in their last bit");
     }
 }

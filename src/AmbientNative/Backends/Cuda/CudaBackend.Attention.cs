@@ -40,6 +40,7 @@ public sealed partial class CudaBackend
             return;
         }
         RequireFusedAttentionFits(g);
+        RequireSizes(g, ("qkv", qkv, g.QkvSize), ("output", output, g.OutputSize), ("lse", lse, (long)g.N * g.Tokens));
         var a = new AttentionArgs { Qkv = P(qkv), Out = P(output), Lse = P(lse), N = g.N, C = g.C, T = g.Tokens, Scale = g.Scale };
         Launch("attention.cu", "attention_forward", (Tiles(g), (uint)g.N, 1u), AttentionThreads, a);
     }
@@ -48,6 +49,8 @@ public sealed partial class CudaBackend
     {
         if (UseIlgpuFused) { IlgpuAttentionBackward(qkv, output, lse, gOut, gQkv, g); return; }
         RequireFusedAttentionFits(g);
+        RequireSizes(g, ("qkv", qkv, g.QkvSize), ("output", output, g.OutputSize), ("lse", lse, (long)g.N * g.Tokens),
+            ("gOut", gOut, g.OutputSize), ("gQkv", gQkv, g.QkvSize));
         long scores = (long)g.N * g.Tokens * g.Tokens;
         using var p = new Scratch(Allocator, 4 * scores);
         using var ds = new Scratch(Allocator, 4 * scores);
@@ -61,6 +64,13 @@ public sealed partial class CudaBackend
     }
 
     private static uint Tiles(AttentionGeometry g) => (uint)((g.Tokens + AttentionTile - 1) / AttentionTile);
+
+    private static void RequireSizes(AttentionGeometry g, params (string Name, Tensor T, long Numel)[] tensors)
+    {
+        foreach (var (name, t, numel) in tensors)
+            if (t.Numel != numel)
+                throw new ArgumentException($"fused attention (CUDA C): {name} {t.Shape} holds {t.Numel} values; N={g.N}, C={g.C}, T={g.Tokens} need {numel}.");
+    }
 
     private static void RequireFusedAttentionFits(AttentionGeometry g)
     {
