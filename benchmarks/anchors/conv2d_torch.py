@@ -2,7 +2,8 @@
 
 Same problem: 3x3, 128->128 channels, batch 256, 32x32, padding 1, fp32 with TF32 off. Times forward, data
 grad and weight grad (+ bias grad) separately with CUDA events, median of 20 after warm-up, for cuDNN's
-default algorithm choice and for cudnn.benchmark=True (its autotuned best).
+default algorithm choice and for cudnn.benchmark=True (its autotuned best); then the same with TF32 on
+(cudnn_tf32, autotuned), the anchor for our conv2d_*_tf32 kernels.
 """
 import json
 import statistics
@@ -64,7 +65,17 @@ def main():
     out["kernels"] = kernels
     for k, ms in kernels:
         print(f"cudnn kernel {ms:8.3f} ms  {k[:150]}")
-    for mode in ("cudnn_default", "cudnn_benchmark"):
+    # TF32 tensor cores (cudnn.allow_tf32), autotuned: the anchor for CudaConvBenchmark's TF32 rows.
+    torch.backends.cudnn.allow_tf32 = True
+    torch.backends.cudnn.benchmark = True
+    r = {
+        "fwd": time_ms(lambda: torch.nn.functional.conv2d(x, wt, b, padding=1)),
+        "dgrad": time_ms(lambda: conv_bwd(gy, x, wt, *args, [True, False, False])),
+        "wgrad": time_ms(lambda: conv_bwd(gy, x, wt, *args, [False, True, True])),
+    }
+    out["cudnn_tf32"] = {key: {"median_ms": statistics.median(v), "tflops": flop / statistics.median(v) / 1e9, "ms": v} for key, v in r.items()}
+    torch.backends.cudnn.allow_tf32 = False
+    for mode in ("cudnn_default", "cudnn_benchmark", "cudnn_tf32"):
         row = out[mode]
         print(f"torch {mode:16s} " + "  ".join(f"{key} {v['median_ms']:.3f} ms ({v['tflops']:.1f} TFLOP/s)" for key, v in row.items()))
     if len(sys.argv) > 1:
