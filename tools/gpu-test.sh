@@ -53,7 +53,7 @@ case "${1:-}" in
     AMBIENT_LIBCUDA="$PWD/$emu/libcuda_emulator.so" AMBIENT_NVRTC="$PWD/$emu/libcuda_emulator.so" \
       AMBIENT_KERNEL_CACHE="$PWD/$emu/kernel-cache" AMBIENT_CUDA_ALLOCATOR=exact \
       dotnet tests/AmbientNative.Tests/bin/Release/net10.0/AmbientNative.Tests.dll \
-      --filter "${2:-Category=Gpu&Category!=GpuLarge&FullyQualifiedName!~Ilgpu}"
+      --filter "${2:-Category=Gpu&Category!=GpuLarge}"
     ;;
   run)
     shift
