@@ -41,7 +41,7 @@ an_emu_switch:
 
 namespace {
 
-enum class Wait { None, Barrier, Shuffle, Done };
+enum class Wait { None, Barrier, Collective, Done }; // Collective: a warp shuffle or mma
 
 struct Fiber
 {
@@ -51,7 +51,7 @@ struct Fiber
     an_emu_dim3 idx;
 };
 
-enum class Collective { None, Shuffle, Mma };
+enum class Collective { Shuffle, Mma };
 
 struct MmaFragments { unsigned a[4], b[2]; float c[4], d[4]; };
 
@@ -178,11 +178,11 @@ unsigned gather(Warp& w, Collective kind, const char* what, Complete complete)
         w.arrived = 0;
         w.generation++;
         for (unsigned l = 0; l < 32; l++)
-            if (b.fibers[warp * 32 + l].wait == Wait::Shuffle) b.fibers[warp * 32 + l].wait = Wait::None;
+            if (b.fibers[warp * 32 + l].wait == Wait::Collective) b.fibers[warp * 32 + l].wait = Wait::None;
     }
     else
     {
-        me.wait = Wait::Shuffle;
+        me.wait = Wait::Collective;
         yield();
     }
     return buffer;
@@ -255,11 +255,11 @@ void start(Fiber& f, char* base)
 
 std::string deadlock(const Block& b)
 {
-    unsigned barrier = 0, shuffle = 0;
-    for (auto& f : b.fibers) { barrier += f.wait == Wait::Barrier; shuffle += f.wait == Wait::Shuffle; }
+    unsigned barrier = 0, collective = 0;
+    for (auto& f : b.fibers) { barrier += f.wait == Wait::Barrier; collective += f.wait == Wait::Collective; }
     char s[200];
     snprintf(s, sizeof s, "%s: block (%u,%u,%u) cannot go on: %u threads wait at __syncthreads, %u at a warp collective, %u returned",
-             b.kernel->name.c_str(), b.idx.x, b.idx.y, b.idx.z, barrier, shuffle, b.done);
+             b.kernel->name.c_str(), b.idx.x, b.idx.y, b.idx.z, barrier, collective, b.done);
     return s;
 }
 
