@@ -45,6 +45,21 @@ public class CliCudaTests
             Assert.That(Math.Abs(onCuda[step] - loss) / Math.Abs(loss), Is.LessThan(1e-3), $"step {step}: cuda {onCuda[step]} cpu {loss}");
 
         Ok("sample", "--checkpoint", dir["cuda"], "--device", "cuda", "--count", "2", "--steps", "2", "--out", dir["samples"]);
+
+        // --tf32: the conv kernels on the tensor cores for that command, and fp32 again for the next one.
+        cudaBackend.KernelTimes = new(); // names every kernel launched
+        try
+        {
+            var tf32 = Ok("bench", "--preset", "tiny", "--resolution", "8", "--batch", "2", "--steps", "2", "--warmup-steps", "0",
+                "--device", "cuda", "--tf32", "--out", dir["bench"]);
+            Assert.That(tf32.Output, Does.Contain("TF32 tensor cores"));
+            Assert.That(cudaBackend.KernelTimes.Keys, Does.Contain("conv2d_fwd_tf32").And.Not.Contain("conv2d_fwd"));
+            cudaBackend.KernelTimes.Clear();
+            Ok("bench", "--preset", "tiny", "--resolution", "8", "--batch", "2", "--steps", "2", "--warmup-steps", "0",
+                "--device", "cuda", "--out", dir["bench-fp32"]);
+            Assert.That(cudaBackend.KernelTimes.Keys, Does.Contain("conv2d_fwd").And.Not.Contain("conv2d_fwd_tf32"));
+        }
+        finally { cudaBackend.KernelTimes = null; cudaBackend.ConvTf32 = false; }
         // Sampling on the device of the checkpoint's training is the CLI's whole GPU path end to end.
         var samples = AmbientNative.Data.NpyFormat.Load(dir["samples/samples.npy"], AmbientNative.Data.NpyLayout.Nchw,
             AmbientNative.Data.NpyValueRange.MinusOneToOne);

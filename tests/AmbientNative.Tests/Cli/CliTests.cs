@@ -235,6 +235,7 @@ public class CliTests
     [TestCase(2, "exclude each other", "probe", "-c", "x", "--erase", "0.5", "--noise", "1")]
     [TestCase(2, "--levels", "sweep", "--levels", "0,2", "--steps", "1")]
     [TestCase(2, "expected auto, cpu, cuda or cuda:N", "bench", "--device", "gpu")]
+    [TestCase(2, "--tf32 needs a CUDA device", "bench", "--device", "cpu", "--tf32", "--preset", "tiny", "--resolution", "8", "--steps", "1")]
     [TestCase(1, "does not exist", "sample", "--checkpoint", "/nonexistent/checkpoint.safetensors")]
     [TestCase(1, "/nonexistent/data", "train", "--data", "/nonexistent/data", "--steps", "1")]
     public void Bad_arguments_give_one_line_and_an_exit_code(int code, string mentions, params string[] args) =>

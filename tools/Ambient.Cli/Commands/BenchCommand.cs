@@ -45,10 +45,11 @@ internal static class BenchCommand
               ambient bench --preset reference --batch 32
               ambient bench --preset edm-cifar --batch 128 --device cuda --steps 20
               ambient bench --preset tiny --batch 64 --method clean
-            """).With(knobs.Method, knobs.Preset, knobs.Resolution, batch, steps, warmup, knobs.Gated, knobs.Device, knobs.Seed, output);
+            """).With(knobs.Method, knobs.Preset, knobs.Resolution, batch, steps, warmup, knobs.Gated, knobs.Device, knobs.Tf32, knobs.Seed, output);
         cmd.SetAction(p =>
         {
             var device = Devices.Resolve(cli, p.GetValue(knobs.Device)!);
+            Devices.UseTf32(cli, device, p.GetValue(knobs.Tf32));
             var s = new TrainSettings
             {
                 Method = p.GetValue(knobs.Method) switch { "clean" => Method.Clean, "tweedie" => Method.Tweedie, _ => Method.Ambient },

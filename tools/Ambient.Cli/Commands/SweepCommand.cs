@@ -56,6 +56,7 @@ internal static class SweepCommand
             TrainOptionSet.RequireLength(s, "sweep");
             if (s.SampleCount < 1) throw new UsageException("sweep: --sample-count must be at least 1 (the samples are what is measured).");
             var dev = Devices.Resolve(cli, s.Device);
+            Devices.UseTf32(cli, dev, p.GetValue(knobs.Tf32));
             string dir = CliOptions.OutDir(p, output, "sweep");
             var (training, held) = Split(cli, s, p.GetValue(heldOut));
             using var trainTensor = training.ToTensor();

@@ -31,13 +31,14 @@ internal static class TrainCommand
         cmd.SetAction(p =>
         {
             var device = Devices.Resolve(cli, p.GetValue(knobs.Device)!);
+            Devices.UseTf32(cli, device, p.GetValue(knobs.Tf32));
             TrainOutcome outcome;
             if (p.GetValue(resume) is { } dir)
             {
-                var extra = knobs.GivenExcept(p, knobs.Steps, knobs.Images, knobs.Device, knobs.SampleCount, knobs.SampleSteps).ToList();
+                var extra = knobs.GivenExcept(p, knobs.Steps, knobs.Images, knobs.Device, knobs.Tf32, knobs.SampleCount, knobs.SampleSteps).ToList();
                 if (CliOptions.Given(p, output)) extra.Add(output.Name);
                 if (extra.Count > 0)
-                    throw new UsageException($"--resume continues with the run's own settings; {string.Join(", ", extra)} cannot change (only --steps/--images, --device, --sample-count, --sample-steps).");
+                    throw new UsageException($"--resume continues with the run's own settings; {string.Join(", ", extra)} cannot change (only --steps/--images, --device, --tf32, --sample-count, --sample-steps).");
                 long? steps = p.GetValue(knobs.Steps), images = p.GetValue(knobs.Images);
                 if (steps.HasValue && images.HasValue) throw new UsageException("give the run length with --images or --steps, not both.");
                 outcome = TrainingRun.Resume(cli, dir, steps, images, device, p.GetValue(knobs.SampleCount), p.GetValue(knobs.SampleSteps));

@@ -27,6 +27,12 @@ internal static class CliOptions
     }.Validated(v => v is "auto" or "cpu" or "cuda" || (v.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(v[5..], out int i) && i >= 0)
         ? null : $"--device {v}: expected auto, cpu, cuda or cuda:N.");
 
+    public static Option<bool> Tf32() => new("--tf32")
+    {
+        Description = "CUDA only: convolutions on the TF32 tensor cores (inputs rounded to 10 mantissa bits, fp32 sums, ~1e-3 " +
+                      "relative error; PyTorch's allow_tf32). Not yet timed on a GPU.",
+    };
+
     public static Option<ulong> Seed(string what) => new("--seed")
     {
         Description = $"Seed for {what}; the same seed gives the same result.",

@@ -47,6 +47,22 @@ internal static class Devices
         return list;
     }
 
+    /// <summary>
+    /// Sets the conv precision of <paramref name="device"/> for this command: TF32 tensor cores when asked (CUDA with
+    /// compute capability 8.0 or later only; a one-line error otherwise), fp32 when not, so no command inherits another's.
+    /// </summary>
+    public static void UseTf32(CliContext cli, Device device, bool tf32)
+    {
+        if (device.Kind != DeviceKind.Cuda)
+        {
+            if (tf32) throw new UsageException($"--tf32 needs a CUDA device (--device cuda); this run is on {device.Name}.");
+            return;
+        }
+        try { CudaDevices.Backend(device).ConvTf32 = tf32; }
+        catch (InvalidOperationException e) { throw new UsageException($"--tf32: {e.Message}"); }
+        if (tf32) cli.Note("convolutions: TF32 tensor cores (--tf32)");
+    }
+
     /// <summary><see cref="Resolve(string)"/>, saying why when auto falls back to the CPU.</summary>
     public static Device Resolve(CliContext cli, string name)
     {

@@ -56,6 +56,7 @@ internal sealed class TrainOptionSet
         .Validated(v => v is null or 1 or 3 ? null : $"--channels {v}: expected 1 or 3.");
     public readonly Option<bool> SkipBad = new("--skip-bad") { Description = "Image folders: skip unreadable files (counted at the end) instead of stopping." };
     public readonly Option<string> Device = CliOptions.Device();
+    public readonly Option<bool> Tf32 = CliOptions.Tf32();
     public readonly Option<int> SampleCount = new Option<int>("--sample-count") { Description = "Samples drawn at the end of the run into samples.png / samples.npy (0 = none).", DefaultValueFactory = _ => D.SampleCount, HelpName = "N" }
         .Validated(v => v >= 0 ? null : $"--sample-count {v} must be ≥ 0.");
     public readonly Option<int> SampleSteps = new Option<int>("--sample-steps") { Description = "Heun steps N of the end-of-run sampler (EDM: 18 at 32 px, 40 at 64 px).", DefaultValueFactory = _ => D.SampleSteps, HelpName = "N" }
@@ -73,7 +74,7 @@ internal sealed class TrainOptionSet
     private IEnumerable<Option> All() =>
     [
         Data, Limit, Channels, SkipBad, Method, Corruption, P, Delta, PerChannel, SigmaN, Preset, Resolution, Batch, Lr,
-        Images, Steps, Warmup, EmaHalfLife, Clip, Dropout, Gated, HiddenPixels, Flip, CheckpointEvery, Seed, Device, SampleCount, SampleSteps,
+        Images, Steps, Warmup, EmaHalfLife, Clip, Dropout, Gated, HiddenPixels, Flip, CheckpointEvery, Seed, Device, Tf32, SampleCount, SampleSteps,
     ];
 
     /// <summary>The options given explicitly, other than those in <paramref name="except"/>.</summary>
