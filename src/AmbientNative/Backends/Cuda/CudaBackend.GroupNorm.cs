@@ -46,6 +46,6 @@ public sealed partial class CudaBackend
         };
         uint threads = (uint)Math.Clamp((args.HW + 31) / 32 * 32, 64, 256);
         Launch("groupnorm.cu", "groupnorm_backward", (uint)args.StatsSize, threads, a);
-        if (paramGrads) Launch("groupnorm.cu", "groupnorm_param_grad", ElementwiseGrid(args.C), 256, a);
+        if (paramGrads) Launch("groupnorm.cu", "groupnorm_param_grad", (uint)((args.C + 31) / 32), 256, a); // 32 channels × 8 sample slices per block
     }
 }
