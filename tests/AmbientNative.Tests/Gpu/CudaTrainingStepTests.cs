@@ -200,12 +200,14 @@ public class CudaTrainingStepTests
     /// batch (p = 0.2, δ = 0.1), with fixed σ and noise: both devices see the same numbers.
     /// </summary>
     /// <param name="n">Images (at most 4): the ILGPU CPU emulator runs 2 to keep its test short.</param>
-    internal static StepResult UNetStep(Device dev, int n = 4)
+    /// <param name="config">Another U-Net than the tiny one (its resolution is used).</param>
+    internal static StepResult UNetStep(Device dev, int n = 4, UNetConfig? config = null)
     {
-        const int res = 16;
+        config ??= UNetConfig.Tiny;
+        int res = config.Resolution;
         var clean = ProceduralShapes.Generate(n, res, 3, seed: 7);
         var data = new CorruptedDataset(clean.Images, n, 3, res, res, CorruptionSpec.PixelErase(0.2, 0.1, seed: 3));
-        using var net = new UNet(UNetConfig.Tiny, dev, seed: 11);
+        using var net = new UNet(config, dev, seed: 11);
         var objective = new AmbientLoss(new EdmPreconditioner(net));
         var rng = new Rng(21);
         double[] sigma = new[] { 0.05, 0.4, 2.0, 15.0 }[..n];
@@ -256,6 +258,34 @@ public class CudaTrainingStepTests
     {
         var gpu = Gpu.Device();
         AssertMatches(UNetStep(Device.Cpu), UNetStep(gpu));
+    }
+
+    /// <summary>
+    /// The reference U-Net (32×32, 128–256 channels, attention at 16×16: the sizes the benchmark trains) at batch 2: its
+    /// channel counts cross the conv and GEMM tiles and reach the fused kernels' limits, which the tiny one does not.
+    /// </summary>
+    [Test]
+    public void A_reference_unet_ambient_training_step_on_the_gpu_matches_the_cpu()
+    {
+        var gpu = Gpu.Device();
+        var config = UNetConfig.Reference with { Dropout = 0f };
+        AssertMatches(UNetStep(Device.Cpu, 2, config), UNetStep(gpu, 2, config));
+    }
+
+    [Test]
+    public void A_reference_unet_step_with_the_fused_cuda_c_attention_matches_the_cpu()
+    {
+        var be = Gpu.Backend();
+        var config = UNetConfig.Reference with { Dropout = 0f };
+        var cpu = UNetStep(Device.Cpu, 2, config);
+        be.FusedAttention = true;
+        be.KernelTimes = new(); // names every kernel launched
+        try
+        {
+            AssertMatches(cpu, UNetStep(be.Device, 2, config));
+            Assert.That(be.KernelTimes.Keys, Is.SupersetOf(new[] { "attention_forward", "attention_backward_rows", "attention_backward_columns" }));
+        }
+        finally { be.FusedAttention = false; be.KernelTimes = null; }
     }
 
     // TF32 keeps 10 mantissa bits: ~5e-4 per conv, compounded through the U-Net's convs forward and back. On the
