@@ -1,6 +1,6 @@
 // Force-included (clang -include) before a kernels/*.cu file when the emulator compiles it as host C++: CUDA's
-// built-ins for code that runs on the CPU, one emulated thread at a time. Mirrors what NVRTC predeclares for our
-// kernels (tests/.../Gpu/ClangCuda.cs has the device-side twin of this list).
+// built-ins for code that runs on the CPU, one emulated thread at a time (tests/.../Gpu/ClangCuda.cs declares the
+// device-side twins for clang's CUDA front end).
 #pragma once
 #define AN_EMULATOR 1 // kernels use it to swap inline PTX for the models below
 #include <math.h>
@@ -21,7 +21,6 @@ extern "C" an_emu_runtime an_emu_rt; // defined in the generated entry file of t
 #define __host__
 #define __forceinline__ inline __attribute__((always_inline))
 #define __align__(n) __attribute__((aligned(n)))
-#define __constant__ static
 // Every __shared__ variable lands in one section, which the driver fills with 0xff bytes (NaN as float or double,
 // -1 as an integer) before each block: a kernel that reads shared memory it did not write reads poison.
 #define __shared__ static __attribute__((section("an_emu_shared")))
@@ -32,7 +31,6 @@ typedef an_emu_dim3 dim3;
 #define blockIdx (an_emu_rt.blockIdx)
 #define blockDim (an_emu_rt.blockDim)
 #define gridDim (an_emu_rt.gridDim)
-static const int warpSize = 32;
 
 inline void __syncthreads() { an_emu_rt.syncthreads(); }
 
@@ -59,28 +57,15 @@ inline float an_cvt_tf32(float x)
 
 inline void an_mma_tf32(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) { an_emu_rt.mma_tf32_m16n8k8(d, a, b, d); }
 
+// Only the built-ins kernels/*.cu use: a kernel that needs another fails to compile here with clang's message, and
+// its host model is added then (atomics would be plain read-modify-writes: emulated threads never run at once).
 struct __attribute__((aligned(16))) float4 { float x, y, z, w; };
-struct __attribute__((aligned(8))) float2 { float x, y; };
 struct __attribute__((aligned(16))) uint4 { unsigned x, y, z, w; };
 inline uint4 make_uint4(unsigned x, unsigned y, unsigned z, unsigned w) { return uint4{x, y, z, w}; }
-inline float4 make_float4(float x, float y, float z, float w) { return float4{x, y, z, w}; }
 
-inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
 inline float __int_as_float(int i) { float f; memcpy(&f, &i, 4); return f; }
-inline int __float_as_int(float f) { int i; memcpy(&i, &f, 4); return i; }
 inline unsigned __float_as_uint(float f) { unsigned u; memcpy(&u, &f, 4); return u; }
 inline float __uint_as_float(unsigned u) { float f; memcpy(&f, &u, 4); return f; }
-inline unsigned __umulhi(unsigned a, unsigned b) { return (unsigned)(((unsigned long long)a * b) >> 32); }
-inline unsigned long long __umul64hi(unsigned long long a, unsigned long long b) { return (unsigned long long)(((unsigned __int128)a * b) >> 64); }
-
-// Emulated threads never run at the same time, so a plain read-modify-write is atomic.
-template <typename T> inline T an_emu_rmw(T* p, T v, T (*op)(T, T)) { T old = *p; *p = op(old, v); return old; }
-inline int atomicAdd(int* p, int v) { return an_emu_rmw<int>(p, v, [](int a, int b) { return a + b; }); }
-inline unsigned atomicAdd(unsigned* p, unsigned v) { return an_emu_rmw<unsigned>(p, v, [](unsigned a, unsigned b) { return a + b; }); }
-inline int atomicExch(int* p, int v) { return an_emu_rmw<int>(p, v, [](int, int b) { return b; }); }
-inline int atomicMax(int* p, int v) { return an_emu_rmw<int>(p, v, [](int a, int b) { return a > b ? a : b; }); }
-inline int atomicOr(int* p, int v) { return an_emu_rmw<int>(p, v, [](int a, int b) { return a | b; }); }
-inline unsigned atomicOr(unsigned* p, unsigned v) { return an_emu_rmw<unsigned>(p, v, [](unsigned a, unsigned b) { return a | b; }); }
 
 inline int min(int a, int b) { return a < b ? a : b; }
 inline int max(int a, int b) { return a > b ? a : b; }

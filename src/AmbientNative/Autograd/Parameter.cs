@@ -20,9 +20,9 @@ public sealed class Parameter : Tensor
     public ParameterArena? Arena { get; internal set; }
 
     /// <summary>
-    /// Where this parameter's gradient goes in its arena's flat gradient storage; the tape copies the first
-    /// gradient of a backward pass into it instead of keeping the op's own tensor (see <see cref="Tape"/>).
-    /// Null outside an arena. The arena owns the reference.
+    /// Where this parameter's gradient goes in its arena's flat gradient storage: backward closures write into it
+    /// (<see cref="Tape.GradientBuffer"/>), and the tape copies any other first gradient of a pass into it
+    /// (<see cref="Tape.Accumulate"/>). Null outside an arena. The arena owns the reference.
     /// </summary>
     internal Storage? GradSlot { get; set; }
 

@@ -10,9 +10,9 @@ namespace AmbientNative.Autograd;
 /// </summary>
 /// <remarks>
 /// <see cref="Adopt"/> moves each parameter's values into its slice of <see cref="Values"/> (the parameters stay
-/// the same objects, with the same values) and gives it a slot in <see cref="Gradients"/>: the tape copies each
-/// parameter's gradient there (<see cref="Tape.Accumulate"/>), so after a backward pass the flat tensor holds
-/// them all. <see cref="Training.Adam"/>, <see cref="Training.Ema"/> and <see cref="Training.GradientClipping"/>
+/// the same objects, with the same values) and gives it a slot in <see cref="Gradients"/>: backward closures write each
+/// parameter's gradient there (<see cref="Tape.GradientBuffer"/>, <see cref="Tape.Accumulate"/>), so after a backward
+/// pass the flat tensor holds them all. <see cref="Training.Adam"/>, <see cref="Training.Ema"/> and <see cref="Training.GradientClipping"/>
 /// take the flat path when every parameter they were given is held by one arena in its order and has a gradient,
 /// and the per-parameter path otherwise; both give the same values (the norm up to float64 summation order).
 /// Adopt before training, not while a tape holds views of the parameters (those keep the old memory).

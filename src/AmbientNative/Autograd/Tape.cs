@@ -71,8 +71,8 @@ public sealed class Tape : IDisposable
 
     /// <summary>
     /// Adds <paramref name="grad"/> into <paramref name="x"/>.Grad, taking ownership of it. A parameter in an arena
-    /// gets its gradient in its slot of the arena's flat gradient storage (one copy), so the optimizer can update
-    /// every parameter in one launch.
+    /// keeps its gradient in its slot of the arena's flat gradient storage, so the optimizer can update every parameter
+    /// in one launch: adopted as is when the closure wrote it there (<see cref="GradientBuffer"/>), else copied in.
     /// </summary>
     internal static void Accumulate(Tensor x, Tensor grad)
     {
