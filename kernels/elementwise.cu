@@ -4,6 +4,25 @@
 // math) so results match the float64 reference to float32 rounding.
 #include "common.cuh"
 
+// Residual junction y = (a + b)*scale and its backward ga = gb = scale*gy (either gradient may be null): one pass
+// each way where the composition add, then scale, takes two. Must match AddScaledArgs in CudaBackend.Binary.cs.
+struct AddScaledArgs { const float* a; const float* b; const float* gy; float* y; float* ga; float* gb; long long n; float scale; };
+
+extern "C" __global__ void add_scaled(AddScaledArgs p)
+{
+    AN_GRID_STRIDE(i, p.n) p.y[i] = (p.a[i] + p.b[i]) * p.scale;
+}
+
+extern "C" __global__ void add_scaled_backward(AddScaledArgs p)
+{
+    AN_GRID_STRIDE(i, p.n)
+    {
+        const float g = p.scale * p.gy[i];
+        if (p.ga != nullptr) p.ga[i] = g;
+        if (p.gb != nullptr) p.gb[i] = g;
+    }
+}
+
 // Op codes: must match AmbientNative.Backends.Cpu.Reference.UnaryOp.
 enum { OP_SILU = 0, OP_SIGMOID = 1, OP_EXP = 2, OP_LOG = 3, OP_SQRT = 4, OP_SQUARE = 5, OP_NEG = 6 };
 

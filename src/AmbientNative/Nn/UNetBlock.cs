@@ -14,6 +14,7 @@ public enum Resample { None, Down, Up }
 /// x = (h + skip(x)) · √½                        skip: 1×1 conv when channels change or the block resamples
 /// x = (proj(attention(qkv(norm2(x)))) + x) · √½ attention blocks only
 /// </code>
+/// Each residual junction (a + b)·√½ is one op (Ops.AddScaled), so the sum is not written and re-read.
 /// Resampling departs from EDM as the issue asks. Down: conv0 is a 3×3 convolution with stride 2 (padding 1), where
 /// EDM averages 2×2 then convolves. Up: nearest ×2 then the 3×3 conv0, which is what EDM's [1,1] filter does too.
 /// The skip resamples the EDM way, then applies its 1×1 conv: 2×2 average pooling for Down (keeps all four pixels,
@@ -90,10 +91,10 @@ public sealed class UNetBlock : Module
             _ => x,
         };
         if (Skip != null) s = Skip.Forward(s);
-        x = (h + s) * SkipScale;
+        x = Ops.AddScaled(h, s, SkipScale);
 
         if (Qkv == null) return x;
         var a = Attention.Forward(Qkv.Forward(Norm2!.Forward(x)));
-        return (Proj!.Forward(a) + x) * SkipScale;
+        return Ops.AddScaled(Proj!.Forward(a), x, SkipScale);
     }
 }

@@ -5,7 +5,7 @@ using AmbientNative.Tests.Testing;
 
 namespace AmbientNative.Tests.Gpu;
 
-/// <summary>Unary ops, axpy, fill and copy on the CUDA backend against the float64 reference.</summary>
+/// <summary>Unary ops, the residual junction (add_scaled), axpy, fill and copy on the CUDA backend against the float64 reference.</summary>
 [Category("Gpu")]
 public class CudaElementwiseTests
 {
@@ -52,6 +52,33 @@ public class CudaElementwiseTests
         tape.Backward(a, Tensor.FromArray(Check.ToFloat(g), a.Shape, dev));
         tape.Backward(b, Tensor.FromArray(Check.ToFloat(g), b.Shape, dev));
         Check.Close(xt.Grad!.ToArray(), gs.Zip(gq, (u, v) => u + v).ToArray(), 1e-5, "accumulated grad");
+    }
+
+    [Test]
+    public void AddScaled_forward_and_backward_match_float64()
+    {
+        var dev = Gpu.Device();
+        var rng = Rand.ForTest();
+        var a = Rand.Normal(rng, N); var b = Rand.Normal(rng, N); var g = Rand.Normal(rng, N);
+        const float scale = 0.70710677f;
+        var y64 = new double[N]; BinaryRef.AddScaled<double>(a, b, scale, y64);
+        var g64 = g.Select(v => scale * v).ToArray();
+        Shape s = new(N);
+        using var at = Tensor.FromArray(Check.ToFloat(a), s, dev);
+        using var bt = Tensor.FromArray(Check.ToFloat(b), s, dev);
+        using var gt = Tensor.FromArray(Check.ToFloat(g), s, dev);
+        using var y = Gpu.Poisoned(s, dev);
+        dev.Backend.AddScaled(at, bt, scale, y);
+        Check.Close(y.ToArray(), y64, 1e-6, "add_scaled");
+        using var ga = Gpu.Poisoned(s, dev);
+        using var gb = Gpu.Poisoned(s, dev);
+        dev.Backend.AddScaledBackward(gt, scale, ga, gb);
+        Check.Close(ga.ToArray(), g64, 1e-6, "grad a");
+        Check.Close(gb.ToArray(), g64, 1e-6, "grad b");
+        // One gradient alone: the other pointer is null and must not be written.
+        using var gbOnly = Gpu.Poisoned(s, dev);
+        dev.Backend.AddScaledBackward(gt, scale, null, gbOnly);
+        Check.Close(gbOnly.ToArray(), g64, 1e-6, "grad b alone");
     }
 
     [Test]

@@ -92,6 +92,75 @@ public class BinaryOpTests
     }
 
     [Test]
+    public void AddScaled_gradient_matches_finite_differences_in_float64()
+    {
+        var rng = Rand.ForTest();
+        const double scale = 0.7071067811865476;
+        GradCheck.Run(
+            v => { var o = new double[v[0].Length]; BinaryRef.AddScaled<double>(v[0], v[1], scale, o); return o; },
+            (v, g) =>
+            {
+                var ga = new double[g.Length]; var gb = new double[g.Length];
+                BinaryRef.AddScaledBackward<double>(g, scale, ga, gb);
+                return [ga, gb];
+            },
+            [Rand.Normal(rng, 37), Rand.Normal(rng, 37)], what: "add_scaled");
+    }
+
+    // A residual junction (h + s)·√½ as one op: the composition's values bit for bit on every CPU backend (the sum
+    // is rounded, then scaled, in both), the float64 reference within float rounding, and each operand alone or
+    // both the same tensor.
+    [TestCase(1, 3, 5, 7)]
+    [TestCase(4, 16, 8, 8)]
+    public void AddScaled_equals_add_then_scale_and_the_float64_reference(int n, int c, int h, int w)
+    {
+        var rng = Rand.ForTest();
+        Shape shape = new(n, c, h, w);
+        var a = Rand.Normal(rng, shape.Numel); var b = Rand.Normal(rng, shape.Numel); var g = Rand.Normal(rng, shape.Numel);
+        float scale = MathF.Sqrt(0.5f);
+        var y64 = new double[shape.Numel]; BinaryRef.AddScaled<double>(a, b, scale, y64);
+        var g64 = g.Select(v => scale * v).ToArray();
+        foreach (var device in CpuDevices.All)
+        {
+            float[][] Run(bool fused)
+            {
+                using var tape = new Tape();
+                using var at = Tensor.FromArray(Check.ToFloat(a), shape, device).RequireGrad();
+                using var bt = Tensor.FromArray(Check.ToFloat(b), shape, device).RequireGrad();
+                var y = fused ? Ops_.AddScaled(at, bt, scale) : (at + bt) * scale;
+                var yv = y.ToArray();
+                tape.Backward(y, Tensor.FromArray(Check.ToFloat(g), shape, device));
+                return [yv, at.Grad!.ToArray(), bt.Grad!.ToArray()];
+            }
+            var f = Run(fused: true);
+            var composed = Run(fused: false);
+            for (int k = 0; k < 3; k++) Assert.That(f[k], Is.EqualTo(composed[k]), $"output {k} on {device}");
+            Check.Close(f[0], y64, 1e-6, $"forward on {device}");
+            Check.Close(f[1], g64, 1e-6, $"grad a on {device}");
+            Check.Close(f[2], g64, 1e-6, $"grad b on {device}");
+
+            using var tape2 = new Tape();
+            using var x = Tensor.FromArray(Check.ToFloat(a), shape, device).RequireGrad();
+            using var constant = Tensor.FromArray(Check.ToFloat(b), shape, device);
+            var y2 = Ops_.AddScaled(x, Ops_.AddScaled(x, constant, 1f), scale); // x twice: gradients add
+            tape2.Backward(y2, Tensor.FromArray(Check.ToFloat(g), shape, device));
+            Assert.That(constant.Grad, Is.Null);
+            Check.Close(x.Grad!.ToArray(), g64.Select(v => 2 * v).ToArray(), 1e-6, $"grad of an operand used twice on {device}");
+        }
+    }
+
+    [Test]
+    public void AddScaled_rejects_different_shapes_and_a_non_finite_scale()
+    {
+        using var a = Tensor.Zeros(new Shape(2, 3));
+        using var b = Tensor.Zeros(new Shape(3));
+        var e = Assert.Throws<ArgumentException>(() => Ops_.AddScaled(a, b, 0.5f))!;
+        Assert.That(e.Message, Does.Contain("add_scaled").And.Contain("[2, 3]").And.Contain("[3]"));
+        e = Assert.Throws<ArgumentException>(() => Ops_.AddScaled(a, a, float.NaN))!;
+        Assert.That(e.Message, Does.Contain("finite"));
+    }
+
+    [Test]
     public void Incompatible_shapes_name_op_and_both_shapes()
     {
         var rng = Rand.ForTest();

@@ -58,6 +58,41 @@ public partial class FastCpuBackend
         if (gb != null) Gradient(g, op == BinaryOp.Mul ? av : default, ka, op == BinaryOp.Sub ? -1f : 1f, Arr(gb), kb, len);
     }
 
+    public override void AddScaled(Tensor a, Tensor b, float scale, Tensor y)
+    {
+        HostArray av = Arr(a), bv = Arr(b), yv = Arr(y);
+        ForChunks(y.Numel, Vector<float>.Count, (lo, hi) =>
+        {
+            Span<float> ac = av.AsSpan(lo, hi - lo), bc = bv.AsSpan(lo, hi - lo), yc = yv.AsSpan(lo, hi - lo);
+            int i = 0, w = Vector<float>.Count;
+            for (; i + w <= yc.Length; i += w) ((new Vector<float>(ac[i..]) + new Vector<float>(bc[i..])) * scale).CopyTo(yc[i..]);
+            for (; i < yc.Length; i++) yc[i] = (ac[i] + bc[i]) * scale;
+        });
+    }
+
+    public override void AddScaledBackward(Tensor gy, float scale, Tensor? ga, Tensor? gb)
+    {
+        HostArray gv = Arr(gy), av = ArrOpt(ga), bv = ArrOpt(gb);
+        ForChunks(gy.Numel, Vector<float>.Count, (lo, hi) =>
+        {
+            Span<float> gc = gv.AsSpan(lo, hi - lo);
+            Span<float> ac = av.IsEmpty ? default : av.AsSpan(lo, hi - lo), bc = bv.IsEmpty ? default : bv.AsSpan(lo, hi - lo);
+            int i = 0, w = Vector<float>.Count;
+            for (; i + w <= gc.Length; i += w)
+            {
+                var g = scale * new Vector<float>(gc[i..]);
+                if (!ac.IsEmpty) g.CopyTo(ac[i..]);
+                if (!bc.IsEmpty) g.CopyTo(bc[i..]);
+            }
+            for (; i < gc.Length; i++)
+            {
+                float g = scale * gc[i];
+                if (!ac.IsEmpty) ac[i] = g;
+                if (!bc.IsEmpty) bc[i] = g;
+            }
+        });
+    }
+
     /// <summary>d[j] = Σ_{o : o / kd = j} sign·gy[o]·(other empty ? 1 : other[o / ko]); kd = 1 means no sum.</summary>
     private static void Gradient(HostArray gy, HostArray other, int ko, float sign, HostArray d, int kd, int len)
     {

@@ -18,8 +18,29 @@ internal unsafe struct BinaryArgs
     public fixed int Sb[MaxRank];
 }
 
+// Argument block of add_scaled / add_scaled_backward in kernels/elementwise.cu: must match its struct.
+[StructLayout(LayoutKind.Sequential)]
+internal struct AddScaledArgs { public ulong A, B, Gy, Y, Ga, Gb; public long N; public float Scale; }
+
 public sealed partial class CudaBackend
 {
+    public void AddScaled(Tensor a, Tensor b, float scale, Tensor y)
+    {
+        SameSize("AddScaled", a, y);
+        SameSize("AddScaled", b, y);
+        var p = new AddScaledArgs { A = P(a), B = P(b), Y = P(y), N = y.Numel, Scale = scale };
+        Launch("elementwise.cu", "add_scaled", ElementwiseGrid(y.Numel), 256, p);
+    }
+
+    public void AddScaledBackward(Tensor gy, float scale, Tensor? ga, Tensor? gb)
+    {
+        if (ga != null) SameSize("AddScaledBackward", gy, ga);
+        if (gb != null) SameSize("AddScaledBackward", gy, gb);
+        if (ga == null && gb == null) return;
+        var p = new AddScaledArgs { Gy = P(gy), Ga = POpt(ga), Gb = POpt(gb), N = gy.Numel, Scale = scale };
+        Launch("elementwise.cu", "add_scaled_backward", ElementwiseGrid(gy.Numel), 256, p);
+    }
+
     public void Binary(BinaryOp op, Tensor a, Tensor b, Tensor y)
     {
         var p = BroadcastGeometry(a.Shape, b.Shape, y.Shape);

@@ -47,6 +47,19 @@ public static class BinaryRef
         }
     }
 
+    /// <summary>y = (a + b)·scale elementwise (a, b, y of one length): a residual junction.</summary>
+    public static void AddScaled<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, T scale, Span<T> y) where T : IFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < y.Length; i++) y[i] = (a[i] + b[i]) * scale;
+    }
+
+    /// <summary>ga = gb = scale·gy; an empty span skips that gradient.</summary>
+    public static void AddScaledBackward<T>(ReadOnlySpan<T> gy, T scale, Span<T> ga, Span<T> gb) where T : IFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < ga.Length; i++) ga[i] = scale * gy[i];
+        for (int i = 0; i < gb.Length; i++) gb[i] = scale * gy[i];
+    }
+
     public static T F<T>(BinaryOp op, T a, T b) where T : IFloatingPointIeee754<T> => op switch
     {
         BinaryOp.Add => a + b,
