@@ -3,12 +3,15 @@
 // two-pass (mean, then the mean squared deviation), in float with block trees: deterministic, and accurate to
 // float rounding for the group sizes of a U-Net. The weight and bias gradients need sums over samples too: each
 // block writes its per-channel partial sums, and groupnorm_param_grad adds them over samples in order.
+// An optional shift [N, C] is added to x as it is read (GroupNorm(x + shift): the U-Net's per-sample embedding
+// bias, never written as a tensor); its gradient is gx summed over each channel's pixels, one block tree per channel.
 #include "common.cuh"
 
 // Must match GroupNormKernelArgs in Backends/Cuda/CudaBackend.GroupNorm.cs.
 struct GnArgs
 {
     const float* x;
+    const float* shift; // [N, C] or null
     const float* w;     // [C] or null (no affine); then b is null too
     const float* b;
     const float* gy;
@@ -16,6 +19,7 @@ struct GnArgs
     float* mean;        // [N, G]
     float* rstd;        // [N, G]
     float* gx;          // or null
+    float* gshift;      // [N, C] or null
     float* ws;          // backward partials [2, N, C]: sum of dz, sum of dz * xhat; null when not needed
     float* gw;          // param grad: [C] or null
     float* gb;
@@ -25,6 +29,12 @@ struct GnArgs
 
 __device__ __forceinline__ float gn_sigmoid(float z) { return 1.0f / (1.0f + expf(-z)); }
 
+// Element i of group ng's input: x, or x + shift of its channel (the same float add as a separate broadcast op).
+__device__ __forceinline__ float gn_x(const GnArgs& a, const float* x, int ng, int i)
+{
+    return a.shift == nullptr ? x[i] : x[i] + a.shift[(long long)ng * (a.c / a.groups) + i / a.hw];
+}
+
 extern "C" __global__ void __launch_bounds__(256) groupnorm_forward(GnArgs a)
 {
     __shared__ float scratch[32];
@@ -32,16 +42,16 @@ extern "C" __global__ void __launch_bounds__(256) groupnorm_forward(GnArgs a)
     const long long start = (long long)ng * size; // (n*C + g*cg)*HW
     const float* x = a.x + start;
     float s = 0.0f;
-    for (int i = threadIdx.x; i < size; i += blockDim.x) s += x[i];
+    for (int i = threadIdx.x; i < size; i += blockDim.x) s += gn_x(a, x, ng, i);
     const float mu = an_block_sum(s, scratch) / size;
     float q = 0.0f;
-    for (int i = threadIdx.x; i < size; i += blockDim.x) { const float d = x[i] - mu; q += d * d; }
+    for (int i = threadIdx.x; i < size; i += blockDim.x) { const float d = gn_x(a, x, ng, i) - mu; q += d * d; }
     const float r = 1.0f / sqrtf(an_block_sum(q, scratch) / size + a.eps);
     if (threadIdx.x == 0) { a.mean[ng] = mu; a.rstd[ng] = r; }
     float* y = a.y + start;
     for (int i = threadIdx.x; i < size; i += blockDim.x)
     {
-        float z = (x[i] - mu) * r;
+        float z = (gn_x(a, x, ng, i) - mu) * r;
         if (a.w != nullptr) { const int c = g * cg + i / a.hw; z = z * a.w[c] + a.b[c]; }
         y[i] = a.silu ? z * gn_sigmoid(z) : z;
     }
@@ -53,6 +63,15 @@ __device__ __forceinline__ float gn_dz(const GnArgs& a, float gy, float xhat, fl
     if (!a.silu) return gy;
     const float z = wc * xhat + bc, s = gn_sigmoid(z);
     return gy * (s * (1.0f + z * (1.0f - s)));
+}
+
+// gx of one element of channel c, from its input value xv (x, or x + shift) and the group's mean(dxhat) md and
+// mean(dxhat * xhat) mdx.
+__device__ __forceinline__ float gn_gx(const GnArgs& a, float xv, float gy, float mu, float r, float md, float mdx, int c)
+{
+    const float wc = a.w != nullptr ? a.w[c] : 1.0f, bc = a.w != nullptr ? a.b[c] : 0.0f;
+    const float xh = (xv - mu) * r, dz = gn_dz(a, gy, xh, wc, bc);
+    return r * (dz * wc - md - xh * mdx);
 }
 
 // Per block: per channel, sum(dz) and sum(dz * xhat) over the pixels (partials for the parameter gradients);
@@ -75,7 +94,7 @@ extern "C" __global__ void __launch_bounds__(256) groupnorm_backward(GnArgs a)
         for (int q = threadIdx.x; q < a.hw; q += blockDim.x)
         {
             const int i = cl * a.hw + q;
-            const float xh = (x[i] - mu) * r, dz = gn_dz(a, gy[i], xh, wc, bc);
+            const float xh = (gn_x(a, x, ng, i) - mu) * r, dz = gn_dz(a, gy[i], xh, wc, bc);
             sd += dz;
             sdx += dz * xh;
         }
@@ -89,15 +108,32 @@ extern "C" __global__ void __launch_bounds__(256) groupnorm_backward(GnArgs a)
         sum_d += wc * sd;
         sum_dx += wc * sdx;
     }
-    if (a.gx == nullptr) return;
+    if (a.gx == nullptr && a.gshift == nullptr) return;
     const float md = sum_d / size, mdx = sum_dx / size;
-    float* gx = a.gx + start;
-    for (int i = threadIdx.x; i < size; i += blockDim.x)
+    float* gx = a.gx != nullptr ? a.gx + start : nullptr;
+    if (a.gshift == nullptr)
     {
-        const int c = g * cg + i / a.hw;
-        const float wc = a.w != nullptr ? a.w[c] : 1.0f, bc = a.w != nullptr ? a.b[c] : 0.0f;
-        const float xh = (x[i] - mu) * r, dz = gn_dz(a, gy[i], xh, wc, bc);
-        gx[i] = r * (dz * wc - md - xh * mdx);
+        for (int i = threadIdx.x; i < size; i += blockDim.x)
+        {
+            const int c = g * cg + i / a.hw;
+            gx[i] = gn_gx(a, gn_x(a, x, ng, i), gy[i], mu, r, md, mdx, c);
+        }
+        return;
+    }
+    // Channel by channel, so each channel's gx can be summed for the shift's gradient.
+    for (int cl = 0; cl < cg; ++cl)
+    {
+        const int c = g * cg + cl;
+        float sg = 0.0f;
+        for (int q = threadIdx.x; q < a.hw; q += blockDim.x)
+        {
+            const int i = cl * a.hw + q;
+            const float v = gn_gx(a, gn_x(a, x, ng, i), gy[i], mu, r, md, mdx, c);
+            if (gx != nullptr) gx[i] = v;
+            sg += v;
+        }
+        sg = an_block_sum(sg, scratch);
+        if (threadIdx.x == 0) a.gshift[(long long)ng * cg + cl] = sg;
     }
 }
 

@@ -8,15 +8,21 @@ public static partial class Ops
     /// <summary>
     /// Group normalization of x [N, C, H, W] over <paramref name="groups"/> groups of C / groups channels (biased
     /// variance, as PyTorch), then y = weight_c·x̂ + bias_c when the affine parameters [C] are given (both or neither).
+    /// With <paramref name="shift"/> [N, C], x + shift (broadcast over the pixels) is normalized instead, as one op: the
+    /// U-Net's per-sample embedding bias, which then is never written as a tensor of x's size (the broadcast add and its
+    /// backward, three passes over x each way, disappear; the shift's gradient comes out of GroupNorm's backward).
     /// </summary>
-    public static Tensor GroupNorm(Tensor x, int groups, Tensor? weight = null, Tensor? bias = null, float eps = 1e-5f)
-        => GroupNormOp("groupnorm", x, groups, weight, bias, eps, silu: false);
+    public static Tensor GroupNorm(Tensor x, int groups, Tensor? weight = null, Tensor? bias = null, float eps = 1e-5f,
+        Tensor? shift = null)
+        => GroupNormOp("groupnorm", x, groups, weight, bias, eps, silu: false, shift);
 
-    /// <summary>SiLU(GroupNorm(x)) as one op: one pass forward, one backward, no intermediate tensor.</summary>
-    public static Tensor GroupNormSilu(Tensor x, int groups, Tensor? weight = null, Tensor? bias = null, float eps = 1e-5f)
-        => GroupNormOp("groupnorm+silu", x, groups, weight, bias, eps, silu: true);
+    /// <summary>SiLU(GroupNorm(x [+ shift])) as one op: one pass forward, one backward, no intermediate tensor.</summary>
+    public static Tensor GroupNormSilu(Tensor x, int groups, Tensor? weight = null, Tensor? bias = null, float eps = 1e-5f,
+        Tensor? shift = null)
+        => GroupNormOp("groupnorm+silu", x, groups, weight, bias, eps, silu: true, shift);
 
-    private static Tensor GroupNormOp(string op, Tensor x, int groups, Tensor? weight, Tensor? bias, float eps, bool silu)
+    private static Tensor GroupNormOp(string op, Tensor x, int groups, Tensor? weight, Tensor? bias, float eps, bool silu,
+        Tensor? shift)
     {
         var (n, c, h, w) = x.Shape.Nchw($"{op} input");
         if (groups <= 0 || c % groups != 0)
@@ -28,25 +34,35 @@ public static partial class Ops
         if (!(eps >= 0 && float.IsFinite(eps)))
             throw new ArgumentException($"{op}: eps must be a finite non-negative number; got {eps}.");
         if (weight != null) { SameDevice(op, x, weight); SameDevice(op, x, bias!); }
+        if (shift != null)
+        {
+            if (shift.Shape != new Shape(n, c))
+                throw new ArgumentException($"{op}: shift {shift.Shape} must be [{n}, {c}] (one value per sample and channel) for input {x.Shape}.");
+            SameDevice(op, x, shift);
+        }
 
         var args = new GroupNormArgs(n, c, h * w, groups, eps, silu);
         var y = NewLike(x);
         var mean = New(x, new Shape(n, groups));
         var rstd = New(x, new Shape(n, groups));
-        B(x).GroupNormForward(x, weight, bias, y, mean, rstd, args);
-        Tensor[] inputs = weight == null ? [x] : [x, weight, bias!];
-        Tape.Record(y, inputs, gy =>
+        B(x).GroupNormForward(x, shift, weight, bias, y, mean, rstd, args);
+        List<Tensor> inputs = [x];
+        if (weight != null) inputs.AddRange([weight, bias!]);
+        if (shift != null) inputs.Add(shift);
+        Tape.Record(y, [.. inputs], gy =>
         {
-            Tensor? gx = null, gw = null, gb = null;
+            Tensor? gx = null, gs = null, gw = null, gb = null;
             try
             {
                 gx = x.RequiresGrad ? NewLike(x) : null;
+                gs = shift is { RequiresGrad: true } ? NewLike(shift) : null;
                 gw = weight is { RequiresGrad: true } ? Tape.GradientBuffer(weight) : null;
                 gb = bias is { RequiresGrad: true } ? Tape.GradientBuffer(bias) : null;
-                B(x).GroupNormBackward(x, weight, bias, mean, rstd, gy, gx, gw, gb, args);
+                B(x).GroupNormBackward(x, shift, weight, bias, mean, rstd, gy, gx, gs, gw, gb, args);
             }
-            catch { gx?.Dispose(); gw?.Dispose(); gb?.Dispose(); throw; } // a lent slot must go back, or it stays lent
+            catch { gx?.Dispose(); gs?.Dispose(); gw?.Dispose(); gb?.Dispose(); throw; } // a lent slot must go back, or it stays lent
             if (gx != null) Tape.Accumulate(x, gx);
+            if (gs != null) Tape.Accumulate(shift!, gs);
             if (gw != null) Tape.Accumulate(weight!, gw);
             if (gb != null) Tape.Accumulate(bias!, gb);
         });

@@ -25,9 +25,12 @@ public sealed class GroupNorm : Module
     public Parameter Weight { get; }
     public Parameter Bias { get; }
 
-    /// <summary>GroupNorm(x), or SiLU(GroupNorm(x)) as one fused op when <paramref name="silu"/>.</summary>
-    public Tensor Forward(Tensor x, bool silu = false) =>
-        silu ? Ops.GroupNormSilu(x, Groups, Weight, Bias, Eps) : Ops.GroupNorm(x, Groups, Weight, Bias, Eps);
+    /// <summary>
+    /// GroupNorm(x), or SiLU(GroupNorm(x)) as one fused op when <paramref name="silu"/>; with <paramref name="shift"/>
+    /// [N, C], of x + shift broadcast over the pixels (one op: the sum is never written).
+    /// </summary>
+    public Tensor Forward(Tensor x, bool silu = false, Tensor? shift = null) =>
+        silu ? Ops.GroupNormSilu(x, Groups, Weight, Bias, Eps, shift) : Ops.GroupNorm(x, Groups, Weight, Bias, Eps, shift);
 
     /// <summary>EDM's rule; throws when it does not split <paramref name="channels"/> evenly.</summary>
     public static int GroupsFor(int channels, int maxGroups = 32, int minChannelsPerGroup = 4)

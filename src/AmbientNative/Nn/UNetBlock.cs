@@ -14,7 +14,8 @@ public enum Resample { None, Down, Up }
 /// x = (h + skip(x)) · √½                        skip: 1×1 conv when channels change or the block resamples
 /// x = (proj(attention(qkv(norm2(x)))) + x) · √½ attention blocks only
 /// </code>
-/// Each residual junction (a + b)·√½ is one op (Ops.AddScaled), so the sum is not written and re-read.
+/// Two fusions keep tensors of the block's size from being written and re-read: h + affine(emb) is norm1's shift
+/// (GroupNorm normalizes the sum as it reads h), and each residual junction (a + b)·√½ is one op (Ops.AddScaled).
 /// Resampling departs from EDM as the issue asks. Down: conv0 is a 3×3 convolution with stride 2 (padding 1), where
 /// EDM averages 2×2 then convolves. Up: nearest ×2 then the 3×3 conv0, which is what EDM's [1,1] filter does too.
 /// The skip resamples the EDM way, then applies its 1×1 conv: 2×2 average pooling for Down (keeps all four pixels,
@@ -72,15 +73,14 @@ public sealed class UNetBlock : Module
     /// <summary>x [N, In, H, W], emb [N, E] → [N, Out, H', W']; dropout masks come from <paramref name="dropoutRng"/>.</summary>
     public Tensor Forward(Tensor x, Tensor emb, Rng dropoutRng)
     {
-        var (n, c, _, _) = x.Shape.Nchw("UNetBlock input");
+        var (_, c, _, _) = x.Shape.Nchw("UNetBlock input");
         if (c != InChannels)
             throw new ArgumentException($"UNetBlock: input {x.Shape} has {c} channels; this block takes {InChannels}.");
 
         var h = Norm0.Forward(x, silu: true);
         if (Resample == Resample.Up) h = Ops.Upsample2x(h);
         h = Conv0.Forward(h);
-        h += Ops.Reshape(Affine.Forward(emb), n, OutChannels, 1, 1);
-        h = Norm1.Forward(h, silu: true);
+        h = Norm1.Forward(h, silu: true, shift: Affine.Forward(emb)); // norm1(h + affine(emb)), the sum not written
         h = Ops.Dropout(h, _dropout, dropoutRng, Training);
         h = Conv1.Forward(h);
 

@@ -80,36 +80,40 @@ public class CudaGemmGroupNormTests
                 // that leave the second 32-channel block partly empty
                 new GroupNormArgs(23, 40, 9, 8, 1e-5f)])
         from silu in new[] { false, true }
-        from affine in new[] { true, false }
-        select new TestCaseData(a with { Silu = silu }, affine);
+        from v in new[] { (Affine: true, Shifted: false), (Affine: false, Shifted: false), (Affine: true, Shifted: true) }
+        where !v.Shifted || a.ChannelsPerGroup > 1 // one channel per group normalizes the shift away: its gradient is 0
+        select new TestCaseData(a with { Silu = silu }, v.Affine, v.Shifted);
 
     [TestCaseSource(nameof(GroupNorms))]
-    public void GroupNorm_forward_and_backward_match_float64(GroupNormArgs a, bool affine)
+    public void GroupNorm_forward_and_backward_match_float64(GroupNormArgs a, bool affine, bool shifted)
     {
         var dev = Gpu.Device();
         var rng = Rand.ForTest();
         var x = Gpu.F32(Rand.Normal(rng, a.Size, 2.0).Select(v => v + 0.7).ToArray());
         var w = affine ? Gpu.F32(Rand.Normal(rng, a.C)) : [];
         var b = affine ? Gpu.F32(Rand.Normal(rng, a.C)) : [];
+        var shift = shifted ? Gpu.F32(Rand.Normal(rng, a.N * a.C, 3.0)) : [];
         var gy = Gpu.F32(Rand.Normal(rng, a.Size));
         var y64 = new double[a.Size];
         var mean64 = new double[a.StatsSize];
         var rstd64 = new double[a.StatsSize];
-        GroupNormRef.Forward<double>(x, w, b, y64, mean64, rstd64, a);
+        GroupNormRef.Forward<double>(x, shift, w, b, y64, mean64, rstd64, a);
         var gx64 = new double[a.Size];
+        var gs64 = new double[shift.Length];
         var gw64 = new double[w.Length];
         var gb64 = new double[b.Length];
-        GroupNormRef.Backward<double>(x, w, b, mean64, rstd64, gy, gx64, gw64, gb64, a);
+        GroupNormRef.Backward<double>(x, shift, w, b, mean64, rstd64, gy, gx64, gs64, gw64, gb64, a);
 
-        Shape xs = new(a.N, a.C, a.HW, 1), cs = new(a.C), ss = new(a.N, a.Groups);
+        Shape xs = new(a.N, a.C, a.HW, 1), cs = new(a.C), ss = new(a.N, a.Groups), ns = new(a.N, a.C);
         using var xt = Gpu.Upload(x, xs, dev);
+        using var st = shifted ? Gpu.Upload(shift, ns, dev) : null;
         using var wt = affine ? Gpu.Upload(w, cs, dev) : null;
         using var bt = affine ? Gpu.Upload(b, cs, dev) : null;
         using var gyt = Gpu.Upload(gy, xs, dev);
         using var y = Gpu.Poisoned(xs, dev);
         using var mean = Gpu.Poisoned(ss, dev);
         using var rstd = Gpu.Poisoned(ss, dev);
-        dev.Backend.GroupNormForward(xt, wt, bt, y, mean, rstd, a);
+        dev.Backend.GroupNormForward(xt, st, wt, bt, y, mean, rstd, a);
         Check.Close(y.ToArray(), y64, Tol, "y");
         Check.Close(mean.ToArray(), mean64, Tol, "mean");
         Check.Close(rstd.ToArray(), rstd64, Tol, "rstd");
@@ -117,18 +121,26 @@ public class CudaGemmGroupNormTests
         using var gx = Gpu.Poisoned(xs, dev);
         using var gw = affine ? Gpu.Poisoned(cs, dev) : null;
         using var gb = affine ? Gpu.Poisoned(cs, dev) : null;
-        dev.Backend.GroupNormBackward(xt, wt, bt, mean, rstd, gyt, gx, gw, gb, a);
+        using var gs = shifted ? Gpu.Poisoned(ns, dev) : null;
+        dev.Backend.GroupNormBackward(xt, st, wt, bt, mean, rstd, gyt, gx, gs, gw, gb, a);
         Check.Close(gx.ToArray(), gx64, Tol, "gx");
+        if (shifted)
+        {
+            Check.Close(gs!.ToArray(), gs64, Tol, "gshift");
+            using var gsOnly = Gpu.Poisoned(ns, dev); // without gx: the kernel computes it but writes only the sums
+            dev.Backend.GroupNormBackward(xt, st, wt, bt, mean, rstd, gyt, null, gsOnly, null, null, a);
+            Check.Close(gsOnly.ToArray(), gs64, Tol, "gshift alone");
+        }
         if (!affine) return;
         Check.Close(gw!.ToArray(), gw64, Tol, "gweight");
         Check.Close(gb!.ToArray(), gb64, Tol, "gbias");
 
         // Each output alone: the others' pointers are null.
         using var gxOnly = Gpu.Poisoned(xs, dev);
-        dev.Backend.GroupNormBackward(xt, wt, bt, mean, rstd, gyt, gxOnly, null, null, a);
+        dev.Backend.GroupNormBackward(xt, st, wt, bt, mean, rstd, gyt, gxOnly, null, null, null, a);
         Check.Close(gxOnly.ToArray(), gx64, Tol, "gx alone");
         using var gbOnly = Gpu.Poisoned(cs, dev);
-        dev.Backend.GroupNormBackward(xt, wt, bt, mean, rstd, gyt, null, null, gbOnly, a);
+        dev.Backend.GroupNormBackward(xt, st, wt, bt, mean, rstd, gyt, null, null, null, gbOnly, a);
         Check.Close(gbOnly.ToArray(), gb64, Tol, "gbias alone");
     }
 }

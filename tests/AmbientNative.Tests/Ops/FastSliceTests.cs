@@ -143,8 +143,8 @@ public class FastSliceTests
         return new(name, [.. args], (k, t) =>
         {
             Tensor? T(int i) => i < 0 ? null : t[i];
-            k.GroupNormForward(t[0], T(w), T(b), t[1], t[2], t[3], a);
-            k.GroupNormBackward(t[0], T(w), T(b), t[2], t[3], t[4], T(gxi), T(gw), T(gb), a);
+            k.GroupNormForward(t[0], null, T(w), T(b), t[1], t[2], t[3], a);
+            k.GroupNormBackward(t[0], null, T(w), T(b), t[2], t[3], t[4], T(gxi), null, T(gw), T(gb), a);
         });
 
         int Add(bool present, int[] dims)

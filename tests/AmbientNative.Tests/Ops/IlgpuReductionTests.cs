@@ -49,9 +49,9 @@ public class IlgpuReductionTests
         double[] x64 = Check.ToDouble(x), w64 = Check.ToDouble(w), b64 = Check.ToDouble(b), gy64 = Check.ToDouble(gy);
         var y64 = new double[a.Size];
         double[] mean64 = new double[a.StatsSize], rstd64 = new double[a.StatsSize];
-        GroupNormRef.Forward<double>(x64, w64, b64, y64, mean64, rstd64, a);
+        GroupNormRef.Forward<double>(x64, default, w64, b64, y64, mean64, rstd64, a);
         double[] gx64 = new double[a.Size], gw64 = new double[a.C], gb64 = new double[a.C];
-        GroupNormRef.Backward<double>(x64, w64, b64, mean64, rstd64, gy64, gx64, gw64, gb64, a);
+        GroupNormRef.Backward<double>(x64, default, w64, b64, mean64, rstd64, gy64, gx64, default, gw64, gb64, a);
 
         Shape xs = new(a.N, a.C, a.HW, 1), cs = new(a.C), stats = new(a.N, a.Groups);
         using var xt = T(x, xs);
@@ -63,12 +63,12 @@ public class IlgpuReductionTests
         using var gw = k.Gw ? Poisoned(cs) : null;
         using var gb = k.Gb ? Poisoned(cs) : null;
 
-        B.GroupNormForward(xt, wt, bt, y, mean, rstd, a);
+        B.GroupNormForward(xt, null, wt, bt, y, mean, rstd, a);
         Check.Close(y.ToArray(), y64, 1e-5, "y");
         Check.Close(mean.ToArray(), mean64, 1e-5, "mean");
         Check.Close(rstd.ToArray(), rstd64, 1e-5, "rstd");
 
-        B.GroupNormBackward(xt, wt, bt, mean, rstd, gyt, gx, gw, gb, a);
+        B.GroupNormBackward(xt, null, wt, bt, mean, rstd, gyt, gx, null, gw, gb, a);
         if (gx != null) Check.Close(gx.ToArray(), gx64, 1e-5, "gx");
         if (gw != null) Check.Close(gw.ToArray(), gw64, 1e-5, "gweight");
         if (gb != null) Check.Close(gb.ToArray(), gb64, 1e-5, "gbias");

@@ -11,16 +11,18 @@ public partial class FastCpuBackend
     // thousand terms) and are combined in double across channels, so the statistics stay within ~1e-6 relative of
     // the reference's all-double sums. The forward parallelises over (sample, group) pairs; the backward over groups
     // only, because γ and β gradients sum over the batch and a group owns its channels, so no two threads share one.
+    // With a shift [N, C], each group's x + shift is formed in a per-thread buffer (one group: a few thousand floats,
+    // in cache) and normalized from there, so the results are those of adding the shift as its own op first.
 
-    public override void GroupNormForward(Tensor x, Tensor? weight, Tensor? bias, Tensor y, Tensor mean, Tensor rstd,
-        GroupNormArgs a)
+    public override void GroupNormForward(Tensor x, Tensor? shift, Tensor? weight, Tensor? bias, Tensor y, Tensor mean,
+        Tensor rstd, GroupNormArgs a)
     {
-        HostArray xs = Arr(x), ys = Arr(y), ms = Arr(mean), rs = Arr(rstd), ws = ArrOpt(weight), bs = ArrOpt(bias);
+        HostArray xs = Arr(x), ss = ArrOpt(shift), ys = Arr(y), ms = Arr(mean), rs = Arr(rstd), ws = ArrOpt(weight), bs = ArrOpt(bias);
         int cg = a.ChannelsPerGroup, hw = a.HW, size = a.GroupSize;
-        Parallel.For(0, a.N * a.Groups, ng =>
+        Parallel.For(0, a.N * a.Groups, () => new float[ss.IsEmpty ? 0 : size], (ng, _, buffer) =>
         {
             int g = ng % a.Groups, start = ng * size; // (n·C + g·cg)·HW = (n·G + g)·size
-            var xg = xs.AsSpan(start, size);
+            ReadOnlySpan<float> xg = Shifted(xs, ss, ng, a, buffer);
             double mu = Sum(xg) / size;
             double r = 1 / Math.Sqrt(SumSquaredDeviation(xg, (float)mu) / size + a.Eps);
             ms[ng] = (float)mu;
@@ -29,24 +31,55 @@ public partial class FastCpuBackend
             {
                 int c = g * cg + j;
                 double scale = ws.IsEmpty ? r : r * ws[c], shift = (bs.IsEmpty ? 0 : bs[c]) - mu * scale;
-                Affine(xs.AsSpan(start + j * hw, hw), ys.AsSpan(start + j * hw, hw), (float)scale, (float)shift, a.Silu);
+                Affine(xg.Slice(j * hw, hw), ys.AsSpan(start + j * hw, hw), (float)scale, (float)shift, a.Silu);
             }
-        });
+            return buffer;
+        }, _ => { });
     }
 
-    public override void GroupNormBackward(Tensor x, Tensor? weight, Tensor? bias, Tensor mean, Tensor rstd, Tensor gy,
-        Tensor? gx, Tensor? gweight, Tensor? gbias, GroupNormArgs a)
+    /// <summary>Group ng of x, or of x + shift (formed in <paramref name="buffer"/>) when a shift is given.</summary>
+    private static ReadOnlySpan<float> Shifted(HostArray xs, HostArray shift, int ng, GroupNormArgs a, float[] buffer)
     {
-        HostArray xs = Arr(x), gys = Arr(gy), ms = Arr(mean), rs = Arr(rstd), ws = ArrOpt(weight), bs = ArrOpt(bias);
+        int size = a.GroupSize, start = ng * size;
+        if (shift.IsEmpty) return xs.AsSpan(start, size);
+        int firstChannel = ng * a.ChannelsPerGroup; // n·C + g·cg
+        for (int j = 0; j < a.ChannelsPerGroup; j++)
+        {
+            var src = xs.AsSpan(start + j * a.HW, a.HW);
+            var dst = buffer.AsSpan(j * a.HW, a.HW);
+            float s = shift[firstChannel + j];
+            int i = 0, w = Vector<float>.Count;
+            for (; i + w <= dst.Length; i += w) (new Vector<float>(src[i..]) + new Vector<float>(s)).CopyTo(dst[i..]);
+            for (; i < dst.Length; i++) dst[i] = src[i] + s;
+        }
+        return buffer;
+    }
+
+    /// <summary>
+    /// The shift's gradient is gx summed over each channel's pixels, in the broadcast-add backward's chunked order (so
+    /// the bits are those of the unfused composition); without a wanted gx, gx goes to a temporary.
+    /// </summary>
+    public override void GroupNormBackward(Tensor x, Tensor? shift, Tensor? weight, Tensor? bias, Tensor mean,
+        Tensor rstd, Tensor gy, Tensor? gx, Tensor? gshift, Tensor? gweight, Tensor? gbias, GroupNormArgs a)
+    {
+        if (gshift != null && gx == null)
+        {
+            using var temp = Tensor.Empty(x.Shape, x.Device);
+            GroupNormBackward(x, shift, weight, bias, mean, rstd, gy, temp, gshift, gweight, gbias, a);
+            return;
+        }
+        HostArray xs = Arr(x), ss = ArrOpt(shift), gys = Arr(gy), ms = Arr(mean), rs = Arr(rstd), ws = ArrOpt(weight), bs = ArrOpt(bias);
         HostArray gxs = ArrOpt(gx), gws = ArrOpt(gweight), gbs = ArrOpt(gbias);
         int cg = a.ChannelsPerGroup, hw = a.HW, size = a.GroupSize;
         Parallel.For(0, a.Groups, g =>
         {
             Span<double> gw = stackalloc double[cg], gb = stackalloc double[cg];
             gw.Clear(); gb.Clear();
+            var buffer = new float[ss.IsEmpty ? 0 : size];
             for (int n = 0; n < a.N; n++)
             {
                 int ng = n * a.Groups + g, start = ng * size;
+                ReadOnlySpan<float> xg = Shifted(xs, ss, ng, a, buffer);
                 float mu = ms[ng], r = rs[ng];
                 double sumD = 0, sumDX = 0; // Σ ∂L/∂x̂ and Σ ∂L/∂x̂·x̂ over the group
                 for (int j = 0; j < cg; j++)
@@ -55,7 +88,7 @@ public partial class FastCpuBackend
                     float w = ws.IsEmpty ? 1f : ws[c], b = bs.IsEmpty ? 0f : bs[c];
                     // With SiLU, ∂L/∂z is written into gx (when wanted) so the second pass need not recompute exp.
                     var dzOut = a.Silu && !gxs.IsEmpty ? gxs.AsSpan(o, hw) : default;
-                    var (sDz, sDzX) = ChannelSums(xs.AsSpan(o, hw), gys.AsSpan(o, hw), dzOut, mu, r, w, b, a.Silu);
+                    var (sDz, sDzX) = ChannelSums(xg.Slice(j * hw, hw), gys.AsSpan(o, hw), dzOut, mu, r, w, b, a.Silu);
                     gw[j] += sDzX;
                     gb[j] += sDz;
                     sumD += w * sDz;
@@ -69,7 +102,7 @@ public partial class FastCpuBackend
                     int c = g * cg + j, o = start + j * hw;
                     float w = ws.IsEmpty ? 1f : ws[c];
                     var dz = a.Silu ? gxs.AsSpan(o, hw) : gys.AsSpan(o, hw);
-                    Fma3(dz, xs.AsSpan(o, hw), gxs.AsSpan(o, hw), r * w, (float)p, (float)q);
+                    Fma3(dz, xg.Slice(j * hw, hw), gxs.AsSpan(o, hw), r * w, (float)p, (float)q);
                 }
             }
             for (int j = 0; j < cg; j++)
@@ -78,6 +111,7 @@ public partial class FastCpuBackend
                 if (!gbs.IsEmpty) gbs[g * cg + j] = (float)gb[j];
             }
         });
+        if (gshift != null) Gradient(gxs, default, 1, 1f, Arr(gshift), hw, a.Size);
     }
 
     private static double Sum(ReadOnlySpan<float> x)

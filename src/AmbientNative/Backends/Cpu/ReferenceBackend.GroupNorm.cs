@@ -5,12 +5,12 @@ namespace AmbientNative.Backends.Cpu;
 
 public partial class ReferenceBackend
 {
-    public virtual void GroupNormForward(Tensor x, Tensor? weight, Tensor? bias, Tensor y, Tensor mean, Tensor rstd,
-        GroupNormArgs args) =>
-        GroupNormRef.Forward<float>(R(x), ROpt(weight), ROpt(bias), S(y), S(mean), S(rstd), args);
+    public virtual void GroupNormForward(Tensor x, Tensor? shift, Tensor? weight, Tensor? bias, Tensor y, Tensor mean,
+        Tensor rstd, GroupNormArgs args) =>
+        GroupNormRef.Forward<float>(R(x), ROpt(shift), ROpt(weight), ROpt(bias), S(y), S(mean), S(rstd), args);
 
-    public virtual void GroupNormBackward(Tensor x, Tensor? weight, Tensor? bias, Tensor mean, Tensor rstd, Tensor gy,
-        Tensor? gx, Tensor? gweight, Tensor? gbias, GroupNormArgs args) =>
-        GroupNormRef.Backward<float>(R(x), ROpt(weight), ROpt(bias), R(mean), R(rstd), R(gy),
-            gx == null ? default : S(gx), gweight == null ? default : S(gweight), gbias == null ? default : S(gbias), args);
+    public virtual void GroupNormBackward(Tensor x, Tensor? shift, Tensor? weight, Tensor? bias, Tensor mean, Tensor rstd,
+        Tensor gy, Tensor? gx, Tensor? gshift, Tensor? gweight, Tensor? gbias, GroupNormArgs args) =>
+        GroupNormRef.Backward<float>(R(x), ROpt(shift), ROpt(weight), ROpt(bias), R(mean), R(rstd), R(gy), SOpt(gx),
+            SOpt(gshift), SOpt(gweight), SOpt(gbias), args);
 }

@@ -39,4 +39,7 @@ public partial class ReferenceBackend : IBackend
 
     /// <summary>Read-only span of an optional tensor (empty when null).</summary>
     protected static ReadOnlySpan<float> ROpt(Tensor? t) => t == null ? default : S(t);
+
+    /// <summary>Writable span of an optional output (empty when null: not wanted).</summary>
+    protected static Span<float> SOpt(Tensor? t) => t == null ? default : S(t);
 }

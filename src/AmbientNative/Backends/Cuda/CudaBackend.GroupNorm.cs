@@ -7,7 +7,7 @@ namespace AmbientNative.Backends.Cuda;
 [StructLayout(LayoutKind.Sequential)]
 internal struct GroupNormKernelArgs
 {
-    public ulong X, W, B, Gy, Y, Mean, Rstd, Gx, Ws, Gw, Gb;
+    public ulong X, Shift, W, B, Gy, Y, Mean, Rstd, Gx, GShift, Ws, Gw, Gb;
     public int N, C, Hw, Groups, Silu;
     public float Eps;
 
@@ -20,11 +20,12 @@ internal struct GroupNormKernelArgs
 public sealed partial class CudaBackend
 {
     /// <summary>One block per (sample, group): N·G blocks of 256 threads.</summary>
-    public void GroupNormForward(Tensor x, Tensor? weight, Tensor? bias, Tensor y, Tensor mean, Tensor rstd, GroupNormArgs args)
+    public void GroupNormForward(Tensor x, Tensor? shift, Tensor? weight, Tensor? bias, Tensor y, Tensor mean, Tensor rstd,
+        GroupNormArgs args)
     {
         var a = new GroupNormKernelArgs(args)
         {
-            X = P(x), W = POpt(weight), B = POpt(bias), Y = P(y), Mean = P(mean), Rstd = P(rstd),
+            X = P(x), Shift = POpt(shift), W = POpt(weight), B = POpt(bias), Y = P(y), Mean = P(mean), Rstd = P(rstd),
         };
         Launch("groupnorm.cu", "groupnorm_forward", (uint)args.StatsSize, 256, a);
     }
@@ -32,16 +33,17 @@ public sealed partial class CudaBackend
     /// <summary>
     /// One block per (sample, group) computes gx and per-channel partial sums; the weight and bias gradients then add
     /// the partials over samples in order (a second, tiny launch), so no atomics are needed. Threads per block follow
-    /// H·W, the length of the per-channel loops (up to 256).
+    /// H·W, the length of the per-channel loops (up to 256). The shift's gradient comes from the same launch.
     /// </summary>
-    public void GroupNormBackward(Tensor x, Tensor? weight, Tensor? bias, Tensor mean, Tensor rstd, Tensor gy,
-        Tensor? gx, Tensor? gweight, Tensor? gbias, GroupNormArgs args)
+    public void GroupNormBackward(Tensor x, Tensor? shift, Tensor? weight, Tensor? bias, Tensor mean, Tensor rstd,
+        Tensor gy, Tensor? gx, Tensor? gshift, Tensor? gweight, Tensor? gbias, GroupNormArgs args)
     {
         bool paramGrads = gweight != null || gbias != null;
         using var ws = new Scratch(Allocator, paramGrads ? 8L * args.N * args.C : 4);
         var a = new GroupNormKernelArgs(args)
         {
-            X = P(x), W = POpt(weight), B = POpt(bias), Gy = P(gy), Mean = P(mean), Rstd = P(rstd), Gx = POpt(gx),
+            X = P(x), Shift = POpt(shift), W = POpt(weight), B = POpt(bias), Gy = P(gy), Mean = P(mean), Rstd = P(rstd),
+            Gx = POpt(gx), GShift = POpt(gshift),
             Ws = paramGrads ? ws.Pointer : 0, Gw = POpt(gweight), Gb = POpt(gbias),
         };
         uint threads = (uint)Math.Clamp((args.HW + 31) / 32 * 32, 64, 256);

@@ -9,6 +9,7 @@ namespace AmbientNative.Backends.Ilgpu;
 /// the mean squared deviation) in float with group trees: deterministic, and accurate to float rounding for the
 /// group sizes of a U-Net. The weight and bias gradients also sum over samples; rather than atomics, each group
 /// writes its per-channel partial sums to a [2, N, C] workspace and a second kernel adds them over n in order.
+/// An optional shift [N, C] is added to x as it is read (GroupNorm(x + shift)); its gradient is gx summed per channel.
 /// </summary>
 internal sealed class IlgpuGroupNorm
 {
@@ -37,7 +38,7 @@ internal sealed class IlgpuGroupNorm
     }
 
     /// <summary>
-    /// gx (when <see cref="Args.WantGx"/>), gw and gb (when wanted; they need the workspace <see cref="Views.Ws"/>
+    /// gx (when <see cref="Args.WantGx"/>), gshift (<see cref="Args.WantGShift"/>), gw and gb (when wanted; they need the workspace <see cref="Views.Ws"/>
     /// of <see cref="WorkspaceSize"/> elements) from x, gy and the forward's mean and rstd.
     /// </summary>
     public void Backward(Views v, Args a)
@@ -51,19 +52,23 @@ internal sealed class IlgpuGroupNorm
     /// <summary>Views absent from a call (no affine, an unwanted gradient) stand in as any valid view; flags in
     /// <see cref="Args"/> say which are real.</summary>
     internal readonly record struct Views(
-        ArrayView<float> X, ArrayView<float> W, ArrayView<float> B, ArrayView<float> Gy,
+        ArrayView<float> X, ArrayView<float> Shift, ArrayView<float> W, ArrayView<float> B, ArrayView<float> Gy,
         ArrayView<float> Y, ArrayView<float> Mean, ArrayView<float> Rstd,
-        ArrayView<float> Gx, ArrayView<float> Ws, ArrayView<float> Gw, ArrayView<float> Gb);
+        ArrayView<float> Gx, ArrayView<float> GShift, ArrayView<float> Ws, ArrayView<float> Gw, ArrayView<float> Gb);
 
     /// <summary>The shape, and int flags (kernel arguments stay plain ints, 0 or 1).</summary>
-    internal readonly record struct Args(int N, int C, int HW, int Groups, float Eps, int Silu, int Affine,
-        int WantGx = 0, int WantGw = 0, int WantGb = 0, int WantWs = 0)
+    internal readonly record struct Args(int N, int C, int HW, int Groups, float Eps, int Silu, int Affine, int Shifted,
+        int WantGx = 0, int WantGShift = 0, int WantGw = 0, int WantGb = 0, int WantWs = 0)
     {
-        public static Args Of(GroupNormArgs a, bool affine) =>
-            new(a.N, a.C, a.HW, a.Groups, a.Eps, a.Silu ? 1 : 0, affine ? 1 : 0);
+        public static Args Of(GroupNormArgs a, bool affine, bool shifted) =>
+            new(a.N, a.C, a.HW, a.Groups, a.Eps, a.Silu ? 1 : 0, affine ? 1 : 0, shifted ? 1 : 0);
     }
 
     private static float Sigmoid(float z) => 1f / (1f + MathF.Exp(-z));
+
+    /// <summary>Element i of group ng's input: x, or x + the shift of its channel.</summary>
+    private static float Input(Views v, Args a, int ng, int start, int i) =>
+        a.Shifted != 0 ? v.X[start + i] + v.Shift[ng * (a.C / a.Groups) + i / a.HW] : v.X[start + i];
 
     private static void ForwardKernel(Views v, Args a)
     {
@@ -71,12 +76,12 @@ internal sealed class IlgpuGroupNorm
         int ng = Grid.IdxX, g = ng % a.Groups, cg = a.C / a.Groups, size = cg * a.HW;
         int start = ng * size; // (n·C + g·cg)·HW
         float s = 0f;
-        for (int i = Group.IdxX; i < size; i += Group.DimX) s += v.X[start + i];
+        for (int i = Group.IdxX; i < size; i += Group.DimX) s += Input(v, a, ng, start, i);
         float mu = GroupReduce.Sum(scratch, s) / size;
         float q = 0f;
         for (int i = Group.IdxX; i < size; i += Group.DimX)
         {
-            float d = v.X[start + i] - mu;
+            float d = Input(v, a, ng, start, i) - mu;
             q += d * d;
         }
         float r = 1f / MathF.Sqrt(GroupReduce.Sum(scratch, q) / size + a.Eps);
@@ -87,7 +92,7 @@ internal sealed class IlgpuGroupNorm
         }
         for (int i = Group.IdxX; i < size; i += Group.DimX)
         {
-            float z = (v.X[start + i] - mu) * r;
+            float z = (Input(v, a, ng, start, i) - mu) * r;
             if (a.Affine != 0)
             {
                 int c = g * cg + i / a.HW;
@@ -121,8 +126,8 @@ internal sealed class IlgpuGroupNorm
             float sd = 0f, sdx = 0f;
             for (int p = Group.IdxX; p < a.HW; p += Group.DimX)
             {
-                int i = start + cl * a.HW + p;
-                float xh = (v.X[i] - mu) * r, dz = Dz(a.Silu, v.Gy[i], xh, w, b);
+                int i = cl * a.HW + p;
+                float xh = (Input(v, a, ng, start, i) - mu) * r, dz = Dz(a.Silu, v.Gy[start + i], xh, w, b);
                 sd += dz;
                 sdx += dz * xh;
             }
@@ -135,14 +140,25 @@ internal sealed class IlgpuGroupNorm
             sumD += w * t.A;
             sumDX += w * t.B;
         }
-        if (a.WantGx == 0) return;
+        if (a.WantGx == 0 && a.WantGShift == 0) return;
         float md = sumD / size, mdx = sumDX / size;
-        for (int i = Group.IdxX; i < size; i += Group.DimX)
+        // Channel by channel, so each channel's gx can be summed for the shift's gradient.
+        for (int cl = 0; cl < cg; cl++)
         {
-            int c = g * cg + i / a.HW;
+            int c = g * cg + cl;
             float w = a.Affine != 0 ? v.W[c] : 1f, b = a.Affine != 0 ? v.B[c] : 0f;
-            float xh = (v.X[start + i] - mu) * r, dz = Dz(a.Silu, v.Gy[start + i], xh, w, b);
-            v.Gx[start + i] = r * (dz * w - md - xh * mdx);
+            float sg = 0f;
+            for (int p = Group.IdxX; p < a.HW; p += Group.DimX)
+            {
+                int i = cl * a.HW + p;
+                float xh = (Input(v, a, ng, start, i) - mu) * r, dz = Dz(a.Silu, v.Gy[start + i], xh, w, b);
+                float gx = r * (dz * w - md - xh * mdx);
+                if (a.WantGx != 0) v.Gx[start + i] = gx;
+                sg += gx;
+            }
+            if (a.WantGShift == 0) continue;
+            sg = GroupReduce.Sum(scratch, sg);
+            if (Group.IdxX == 0) v.GShift[n * a.C + c] = sg;
         }
     }
 
