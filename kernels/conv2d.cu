@@ -4,6 +4,8 @@
 //   forward      y[n,co,p]  = sum_{ci,tap} w[co,ci,tap] * x[n,ci,in(p,tap)]          + bias[co]
 //   data grad    gx[n,ci,p] = sum_{co,tap} w[co,ci,tap] * gy[n,co,out(p,tap)]        (p an input pixel)
 //   weight grad  gw[co,c]   = sum_{n,q}   gy[n,co,q]    * x[n,ci,in(q,tap)]          (c = ci*K*K + tap)
+//   bias grad    gb[co]     = sum_{n,q}   gy[n,co,q]     (the weight-grad blocks of column tile 0 add up the gy
+//                                                          values they load anyway: no pass, no launch of its own)
 //
 // All three share one 128x128 block tile, BK = 8 deep, double-buffered in shared memory (one barrier per
 // step), 256 threads each holding an 8x8 register tile of the output. The block tile's M axis is always a
@@ -36,12 +38,13 @@ struct ConvArgs
     const float* bias;  // [Cout] or null (forward only)
     const float* gy;    // [N, Cout, OH, OW]
     float* out;         // y, gx, or gw (or the split-K workspace: one gw-shaped slice per split)
+    float* gbias;       // weight grad: gb [Cout] (or the workspace's bias part: one [Cout] slice per split), or null
     int n, cin, h, wd, cout, k, stride, pad, oh, ow;
     int steps_per_split; // weight grad: k-steps (BK output pixels of one image each) per blockIdx.z
 };
 
-struct ReduceArgs { const float* ws; float* out; long long len; int splits; };
-struct BiasGradArgs { const float* gy; float* gb; int n, c, hw, imgs_per_split; };
+// out[i] = sum of the splits' slices of ws (len each), then out_b likewise from ws_b (len_b each; 0 = none).
+struct ReduceArgs { const float* ws; float* out; const float* ws_b; float* out_b; long long len, len_b; int splits; };
 
 // acc += As^T Bs over one BK-deep step. Thread (tx, ty) owns rows ty*4+{0..3}, 64+ty*4+{0..3} and columns
 // tx*4+{0..3}, 64+tx*4+{0..3}: within a warp the float4 reads of A are broadcasts and those of B cover 256
@@ -280,8 +283,10 @@ struct WeightGemm
 // The main loop shared by all three: k-steps [s0, s1) of the loader's GEMM, accumulated into acc.
 // The next tile is fetched into registers while the current one is multiplied; one barrier per step is
 // enough because the buffer written in step s was last read in step s-1, before that step's barrier.
+// With sum_a (uniform per block), asum[j] also adds up every A value this thread loads, in fp32 before any TF32
+// rounding: the weight gradient's A is gy, so that is the bias gradient's share of this thread.
 template <bool kTf32, typename Loader>
-__device__ __forceinline__ void gemm_mainloop(const Loader& ld, int s0, int s1, float (&acc)[8][8])
+__device__ __forceinline__ void gemm_mainloop(const Loader& ld, int s0, int s1, float (&acc)[8][8], bool sum_a, float (&asum)[4])
 {
     constexpr int S = Stride<kTf32>::value;
     __shared__ __align__(16) float As[2][BK][S];
@@ -294,6 +299,7 @@ __device__ __forceinline__ void gemm_mainloop(const Loader& ld, int s0, int s1, 
     if (s0 >= s1) return;
     float ra[4], rb[4];
     ld.load(s0, ra, rb);
+    if (sum_a) for (int j = 0; j < 4; ++j) asum[j] += ra[j];
     to_tf32<kTf32>(ra, rb);
     ld.store(As[0], Bs[0], ra, rb);
     __syncthreads();
@@ -304,6 +310,7 @@ __device__ __forceinline__ void gemm_mainloop(const Loader& ld, int s0, int s1, 
         tile_step<kTf32>(As[buf], Bs[buf], acc, tx, ty);
         if (s + 1 < s1)
         {
+            if (sum_a) for (int j = 0; j < 4; ++j) asum[j] += ra[j];
             to_tf32<kTf32>(ra, rb); // after the multiply, so waiting for the prefetched loads never delays it
             ld.store(As[buf ^ 1], Bs[buf ^ 1], ra, rb);
         }
@@ -315,8 +322,8 @@ template <bool kDataGrad, bool kTf32>
 __device__ __forceinline__ void conv_pixel_gemm(const ConvArgs& a)
 {
     const PixelGemm<kDataGrad> ld(a, threadIdx.x);
-    float acc[8][8];
-    gemm_mainloop<kTf32>(ld, 0, ld.steps(), acc);
+    float acc[8][8], unused[4];
+    gemm_mainloop<kTf32>(ld, 0, ld.steps(), acc, false, unused);
 
     // Epilogue: column j of this thread is pixel p = (img, rem); consecutive threads write consecutive pixels.
     const int HoWo = ld.Ho * ld.Wo;
@@ -354,8 +361,25 @@ __device__ __forceinline__ void conv_weight_gemm(const ConvArgs& a)
     const WeightGemm ld(a, threadIdx.x);
     const int total = a.n * ld.qsteps;
     const int s0 = blockIdx.z * a.steps_per_split;
-    float acc[8][8];
-    gemm_mainloop<kTf32>(ld, s0, min(total, s0 + a.steps_per_split), acc);
+    const bool bias = a.gbias != nullptr && blockIdx.x == 0; // one column tile sums gy for the bias
+    float acc[8][8], bsum[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    gemm_mainloop<kTf32>(ld, s0, min(total, s0 + a.steps_per_split), acc, bias, bsum);
+
+    // Bias: thread (r, col) summed rows col + 32j over pixels r of each step; the 8 threads of one col are
+    // consecutive lanes (r = lane % 8), so a fixed shuffle tree over them finishes each row's sum for this split.
+    if (bias)
+    {
+#pragma unroll
+        for (int j = 0; j < 4; ++j)
+        {
+            float v = bsum[j];
+            v += __shfl_xor_sync(0xffffffffu, v, 1);
+            v += __shfl_xor_sync(0xffffffffu, v, 2);
+            v += __shfl_xor_sync(0xffffffffu, v, 4);
+            const int m = ld.m0 + ld.col + 32 * j;
+            if (ld.r == 0 && m < a.cout) a.gbias[(long long)blockIdx.z * a.cout + m] = v;
+        }
+    }
 
     // Every split writes its whole tile (zeros for an empty range), so the reduction reads no stale memory.
     const int CK = a.cin * a.k * a.k;
@@ -377,39 +401,16 @@ __device__ __forceinline__ void conv_weight_gemm(const ConvArgs& a)
 extern "C" __global__ void __launch_bounds__(NT, 2) conv2d_wgrad(ConvArgs a) { conv_weight_gemm<false>(a); }
 extern "C" __global__ void __launch_bounds__(NT, 2) conv2d_wgrad_tf32(ConvArgs a) { conv_weight_gemm<true>(a); }
 
-// out[i] = sum over splits of ws[z][i], in split order.
+// out[i] = sum over splits of ws[z][i], in split order; then the bias part (out_b from ws_b) the same way.
 extern "C" __global__ void conv2d_wgrad_reduce(ReduceArgs a)
 {
-    AN_GRID_STRIDE(i, a.len)
+    AN_GRID_STRIDE(i, a.len + a.len_b)
     {
+        const bool b = i >= a.len;
+        const long long len = b ? a.len_b : a.len, k = b ? i - a.len : i;
+        const float* ws = b ? a.ws_b : a.ws;
         float s = 0.0f;
-        for (int z = 0; z < a.splits; ++z) s += a.ws[z * a.len + i];
-        a.out[i] = s;
+        for (int z = 0; z < a.splits; ++z) s += ws[z * len + k];
+        (b ? a.out_b : a.out)[k] = s;
     }
-}
-
-// gb[c] = sum over images and pixels of gy[n, c, :]. One block per channel, fixed reduction tree.
-// gb[c] = sum over images and pixels of gy[., c, .]. One channel per blockIdx.x and a slice of imgs_per_split images
-// per blockIdx.y, so that Cout x splits blocks fill the GPU (one block per channel left most SMs nearly idle:
-// 13 ms of a 220 ms step at batch 256). Each slice writes gb[split * c + channel]; with more than one split, a.gb is a
-// workspace that conv2d_wgrad_reduce sums in split order (deterministic). Empty slices write 0.
-extern "C" __global__ void __launch_bounds__(256) conv2d_bias_grad(BiasGradArgs a)
-{
-    __shared__ float partial[256];
-    const int c = blockIdx.x;
-    const int img0 = blockIdx.y * a.imgs_per_split, img1 = min(a.n, img0 + a.imgs_per_split);
-    float s = 0.0f;
-    for (int img = img0; img < img1; ++img)
-    {
-        const float* __restrict__ g = a.gy + ((long long)img * a.c + c) * a.hw;
-        for (int q = threadIdx.x; q < a.hw; q += blockDim.x) s += g[q];
-    }
-    partial[threadIdx.x] = s;
-    __syncthreads();
-    for (int width = blockDim.x / 2; width > 0; width /= 2)
-    {
-        if (threadIdx.x < width) partial[threadIdx.x] += partial[threadIdx.x + width];
-        __syncthreads();
-    }
-    if (threadIdx.x == 0) a.gb[(long long)blockIdx.y * a.c + c] = partial[0];
 }

@@ -100,17 +100,4 @@ public class CudaHostGeometryTests
         Assert.That(CudaBackend.GemmTile(new GemmArgs(64, 64, 256, 256, TransB: true), 132), Is.EqualTo(64), "too few big tiles");
         Assert.That(CudaBackend.GemmTile(new GemmArgs(1, 1, 1, 1), 132), Is.EqualTo(64));
     }
-
-    [Test]
-    public void Bias_gradient_slices_cover_every_image_once_and_none_is_empty()
-    {
-        foreach (int n in new[] { 1, 2, 3, 7, 16, 64, 255, 256, 1000 })
-            foreach (int cout in new[] { 1, 3, 64, 128, 256, 1024 })
-            {
-                var (splits, per) = CudaBackend.BiasGradSplits(n, cout, smCount: 132);
-                Assert.That(splits, Is.InRange(1, n), $"n {n}, cout {cout}");
-                Assert.That((long)splits * per, Is.GreaterThanOrEqualTo(n), $"n {n}, cout {cout}: slices miss images");
-                Assert.That((long)(splits - 1) * per, Is.LessThan(n), $"n {n}, cout {cout}: the last slice is empty");
-            }
-    }
 }
