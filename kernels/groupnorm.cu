@@ -24,6 +24,7 @@ struct GnArgs
     float* gw;          // param grad: [C] or null
     float* gb;
     int n, c, hw, groups, silu;
+    int accumulate;     // backward: gx += the gradient (gx holds an earlier one) instead of gx =
     float eps;
 };
 
@@ -116,7 +117,8 @@ extern "C" __global__ void __launch_bounds__(256) groupnorm_backward(GnArgs a)
         for (int i = threadIdx.x; i < size; i += blockDim.x)
         {
             const int c = g * cg + i / a.hw;
-            gx[i] = gn_gx(a, gn_x(a, x, ng, i), gy[i], mu, r, md, mdx, c);
+            const float v = gn_gx(a, gn_x(a, x, ng, i), gy[i], mu, r, md, mdx, c);
+            gx[i] = a.accumulate ? gx[i] + v : v;
         }
         return;
     }
@@ -129,7 +131,7 @@ extern "C" __global__ void __launch_bounds__(256) groupnorm_backward(GnArgs a)
         {
             const int i = cl * a.hw + q;
             const float v = gn_gx(a, gn_x(a, x, ng, i), gy[i], mu, r, md, mdx, c);
-            if (gx != nullptr) gx[i] = v;
+            if (gx != nullptr) gx[i] = a.accumulate ? gx[i] + v : v;
             sg += v;
         }
         sg = an_block_sum(sg, scratch);

@@ -52,13 +52,16 @@ public static partial class Ops
         Tape.Record(y, [.. inputs], gy =>
         {
             Tensor? gx = null, gs = null, gw = null, gb = null;
+            // x usually has a gradient already (a block input also feeds the skip path): add to it in the same pass.
+            var into = Tape.AccumulationTarget(x);
             try
             {
-                gx = x.RequiresGrad ? NewLike(x) : null;
+                gx = into == null && x.RequiresGrad ? NewLike(x) : null;
                 gs = shift is { RequiresGrad: true } ? NewLike(shift) : null;
                 gw = weight is { RequiresGrad: true } ? Tape.GradientBuffer(weight) : null;
                 gb = bias is { RequiresGrad: true } ? Tape.GradientBuffer(bias) : null;
-                B(x).GroupNormBackward(x, shift, weight, bias, mean, rstd, gy, gx, gs, gw, gb, args);
+                B(x).GroupNormBackward(x, shift, weight, bias, mean, rstd, gy, into ?? gx, gs, gw, gb,
+                    args with { AccumulateGx = into != null });
             }
             catch { gx?.Dispose(); gs?.Dispose(); gw?.Dispose(); gb?.Dispose(); throw; } // a lent slot must go back, or it stays lent
             if (gx != null) Tape.Accumulate(x, gx);

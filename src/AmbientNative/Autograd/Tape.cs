@@ -110,6 +110,14 @@ public sealed class Tape : IDisposable
     }
 
     /// <summary>
+    /// x's gradient so far, when a backward closure may add its own contribution to it in place (what
+    /// <see cref="Accumulate"/> would do with a separate tensor: no temporary, no extra pass); null when x has none yet
+    /// or needs none. The closure must then not call Accumulate for x, and must add in T: old + new, the new value
+    /// rounded first, as AddInPlace would.
+    /// </summary>
+    internal static Tensor? AccumulationTarget(Tensor x) => x.RequiresGrad ? x.Grad : null;
+
+    /// <summary>
     /// Where a backward closure should write <paramref name="x"/>'s gradient before handing it to <see cref="Accumulate"/>:
     /// a view of x's arena gradient slot when x is a parameter whose gradient this pass has not started and whose slot
     /// nobody else holds (backends overwrite their outputs, so the gradient lands in place and Accumulate just adopts

@@ -2,9 +2,11 @@ namespace AmbientNative.Backends;
 
 /// <summary>
 /// Group normalization of x [N, C, H, W] (HW = H·W) in <see cref="Groups"/> groups of C / Groups channels, with
-/// SiLU applied to the result when <see cref="Silu"/> (the fused GN → SiLU of the U-Net's residual blocks).
+/// SiLU applied to the result when <see cref="Silu"/> (the fused GN → SiLU of the U-Net's residual blocks). With
+/// <see cref="AccumulateGx"/> the backward adds x's gradient to gx (which holds an earlier one) instead of overwriting
+/// it: x already has a gradient from another consumer, and the sum then needs no temporary tensor or separate add.
 /// </summary>
-public readonly record struct GroupNormArgs(int N, int C, int HW, int Groups, float Eps, bool Silu = false)
+public readonly record struct GroupNormArgs(int N, int C, int HW, int Groups, float Eps, bool Silu = false, bool AccumulateGx = false)
 {
     public int ChannelsPerGroup => C / Groups;
     /// <summary>Elements normalized together: one group of one sample, contiguous in NCHW.</summary>

@@ -124,6 +124,14 @@ public class CudaGemmGroupNormTests
         using var gs = shifted ? Gpu.Poisoned(ns, dev) : null;
         dev.Backend.GroupNormBackward(xt, st, wt, bt, mean, rstd, gyt, gx, gs, gw, gb, a);
         Check.Close(gx.ToArray(), gx64, Tol, "gx");
+
+        // AccumulateGx: gx += this op's gradient (x had one from another consumer); the shift's stays this op's own.
+        var earlier = Gpu.F32(Rand.Normal(rng, a.Size));
+        using var gxAcc = Gpu.Upload(earlier, xs, dev);
+        using var gsAcc = shifted ? Gpu.Poisoned(ns, dev) : null;
+        dev.Backend.GroupNormBackward(xt, st, wt, bt, mean, rstd, gyt, gxAcc, gsAcc, null, null, a with { AccumulateGx = true });
+        Check.Close(gxAcc.ToArray(), earlier.Zip(gx64, (e, v) => e + v).ToArray(), Tol, "gx accumulated");
+        if (shifted) Check.Close(gsAcc!.ToArray(), gs64, Tol, "gshift while accumulating gx");
         if (shifted)
         {
             Check.Close(gs!.ToArray(), gs64, Tol, "gshift");

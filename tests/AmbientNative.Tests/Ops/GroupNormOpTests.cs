@@ -203,6 +203,75 @@ public class GroupNormOpTests
         }
     }
 
+    // AccumulateGx: the backward adds its gx to the gradient x already has. It must give the bits of writing gx and
+    // adding it with AddInPlace (reference and fast backends; ILGPU within rounding), leave the other outputs as
+    // they were, and keep the shift's gradient this op's own.
+    [TestCaseSource(nameof(ShiftCases))]
+    public void Backward_accumulates_into_an_existing_gradient_as_a_separate_add_would(GroupNormArgs a)
+    {
+        var rng = Rand.ForTest();
+        foreach (var device in Devices)
+        foreach (bool shifted in new[] { false, true })
+        {
+            using var x = Tensor.Randn(XShape(a), rng, device);
+            using var gy = Tensor.Randn(XShape(a), rng, device);
+            using var w = Tensor.Randn(new Shape(a.C), rng, device);
+            using var b = Tensor.Randn(new Shape(a.C), rng, device);
+            using var s = shifted ? Tensor.Randn(new Shape(a.N, a.C), rng, device) : null;
+            using var earlier = Tensor.Randn(XShape(a), rng, device);
+            var stats = new Shape(a.N, a.Groups);
+            using Tensor y = Tensor.Empty(XShape(a), device), mean = Tensor.Empty(stats, device), rstd = Tensor.Empty(stats, device);
+            device.Backend.GroupNormForward(x, s, w, b, y, mean, rstd, a);
+
+            float[][] Run(bool accumulate)
+            {
+                using var gx = accumulate ? Tensor.FromArray(earlier.ToArray(), XShape(a), device) : Tensor.Empty(XShape(a), device);
+                using var gw = Tensor.Empty(new Shape(a.C), device);
+                using var gb = Tensor.Empty(new Shape(a.C), device);
+                using var gs = shifted ? Tensor.Empty(new Shape(a.N, a.C), device) : null;
+                device.Backend.GroupNormBackward(x, s, w, b, mean, rstd, gy, gx, gs, gw, gb, a with { AccumulateGx = accumulate });
+                if (!accumulate)
+                {
+                    using var sum = Tensor.FromArray(earlier.ToArray(), XShape(a), device);
+                    device.Backend.AddInPlace(sum, gx, 1f);
+                    return [sum.ToArray(), gw.ToArray(), gb.ToArray(), gs?.ToArray() ?? []];
+                }
+                return [gx.ToArray(), gw.ToArray(), gb.ToArray(), gs?.ToArray() ?? []];
+            }
+            var acc = Run(accumulate: true);
+            var separate = Run(accumulate: false);
+            string what = $"{a}, shifted {shifted} on {device}";
+            for (int k = 0; k < 4; k++)
+                if (device != Device.CpuIlgpu) Assert.That(acc[k], Is.EqualTo(separate[k]), $"output {k}, {what}");
+                else if (acc[k].Length > 0) Check.Close(acc[k], Array.ConvertAll(separate[k], v => (double)v), 1e-6, $"output {k}, {what}");
+        }
+    }
+
+    [Test]
+    public void Through_the_tape_a_second_consumer_s_gradient_is_added_in_place()
+    {
+        var a = new GroupNormArgs(2, 6, 5, 3, 1e-5f, Silu: true);
+        var rng = Rand.ForTest();
+        var x = Input(rng, a.Size); var w = Rand.Normal(rng, a.C); var b = Rand.Normal(rng, a.C);
+        var gy = Rand.Normal(rng, a.Size); var g2 = Rand.Normal(rng, a.Size);
+        var gx64 = Backward(x, w, b, gy, a)[0];
+        for (int i = 0; i < a.Size; i++) gx64[i] += 3 * g2[i]; // x also feeds 3·x
+        foreach (var device in Devices)
+        {
+            using var tape = new Tape();
+            using var xt = Tensor.FromArray(Check.ToFloat(x), XShape(a), device).RequireGrad();
+            using var wt = Tensor.FromArray(Check.ToFloat(w), new Shape(a.C), device);
+            using var bt = Tensor.FromArray(Check.ToFloat(b), new Shape(a.C), device);
+            var y = Ops_.GroupNormSilu(xt, a.Groups, wt, bt, a.Eps);
+            var z = xt * 3f; // recorded after the norm, so its gradient reaches x first and the norm's is added to it
+            using var seedY = Tensor.FromArray(Check.ToFloat(gy), y.Shape, device);
+            using var seedZ = Tensor.FromArray(Check.ToFloat(g2), z.Shape, device);
+            var loss = Ops_.Sum(Ops_.Mul(y, seedY)) + Ops_.Sum(Ops_.Mul(z, seedZ));
+            tape.Backward(loss);
+            Check.Close(xt.Grad!.ToArray(), gx64, 1e-5, $"grad x on {device}");
+        }
+    }
+
     [Test]
     public void Each_group_is_normalized_with_the_biased_variance()
     {

@@ -62,10 +62,12 @@ public partial class FastCpuBackend
     public override void GroupNormBackward(Tensor x, Tensor? shift, Tensor? weight, Tensor? bias, Tensor mean,
         Tensor rstd, Tensor gy, Tensor? gx, Tensor? gshift, Tensor? gweight, Tensor? gbias, GroupNormArgs a)
     {
-        if (gshift != null && gx == null)
+        if (gshift != null && (gx == null || a.AccumulateGx))
         {
+            // The shift's gradient sums this op's gx alone: form it in a temporary (then add it to gx if accumulating).
             using var temp = Tensor.Empty(x.Shape, x.Device);
-            GroupNormBackward(x, shift, weight, bias, mean, rstd, gy, temp, gshift, gweight, gbias, a);
+            GroupNormBackward(x, shift, weight, bias, mean, rstd, gy, temp, gshift, gweight, gbias, a with { AccumulateGx = false });
+            if (gx != null) AddInPlace(gx, temp, 1f);
             return;
         }
         HostArray xs = Arr(x), ss = ArrOpt(shift), gys = Arr(gy), ms = Arr(mean), rs = Arr(rstd), ws = ArrOpt(weight), bs = ArrOpt(bias);
@@ -76,6 +78,8 @@ public partial class FastCpuBackend
             Span<double> gw = stackalloc double[cg], gb = stackalloc double[cg];
             gw.Clear(); gb.Clear();
             var buffer = new float[ss.IsEmpty ? 0 : size];
+            // With SiLU, ∂L/∂z is kept for the second pass: in gx, or in a scratch buffer when gx holds a gradient to add to.
+            var dzScratch = new float[a.Silu && a.AccumulateGx && !gxs.IsEmpty ? size : 0];
             for (int n = 0; n < a.N; n++)
             {
                 int ng = n * a.Groups + g, start = ng * size;
@@ -86,8 +90,7 @@ public partial class FastCpuBackend
                 {
                     int c = g * cg + j, o = start + j * hw;
                     float w = ws.IsEmpty ? 1f : ws[c], b = bs.IsEmpty ? 0f : bs[c];
-                    // With SiLU, ∂L/∂z is written into gx (when wanted) so the second pass need not recompute exp.
-                    var dzOut = a.Silu && !gxs.IsEmpty ? gxs.AsSpan(o, hw) : default;
+                    var dzOut = !a.Silu || gxs.IsEmpty ? default : a.AccumulateGx ? dzScratch.AsSpan(j * hw, hw) : gxs.AsSpan(o, hw);
                     var (sDz, sDzX) = ChannelSums(xg.Slice(j * hw, hw), gys.AsSpan(o, hw), dzOut, mu, r, w, b, a.Silu);
                     gw[j] += sDzX;
                     gb[j] += sDz;
@@ -101,8 +104,8 @@ public partial class FastCpuBackend
                 {
                     int c = g * cg + j, o = start + j * hw;
                     float w = ws.IsEmpty ? 1f : ws[c];
-                    var dz = a.Silu ? gxs.AsSpan(o, hw) : gys.AsSpan(o, hw);
-                    Fma3(dz, xg.Slice(j * hw, hw), gxs.AsSpan(o, hw), r * w, (float)p, (float)q);
+                    var dz = !a.Silu ? gys.AsSpan(o, hw) : a.AccumulateGx ? dzScratch.AsSpan(j * hw, hw) : gxs.AsSpan(o, hw);
+                    Fma3(dz, xg.Slice(j * hw, hw), gxs.AsSpan(o, hw), r * w, (float)p, (float)q, a.AccumulateGx);
                 }
             }
             for (int j = 0; j < cg; j++)
@@ -196,13 +199,22 @@ public partial class FastCpuBackend
         return (sumD, sumDX);
     }
 
-    /// <summary>y = a·u + p·x + q (y may alias u).</summary>
-    private static void Fma3(ReadOnlySpan<float> u, ReadOnlySpan<float> x, Span<float> y, float a, float p, float q)
+    /// <summary>
+    /// y = a·u + p·x + q (y may alias u), or y += that when <paramref name="accumulate"/> (the value rounded first, then
+    /// added: the bits of writing it and adding it with AddInPlace).
+    /// </summary>
+    private static void Fma3(ReadOnlySpan<float> u, ReadOnlySpan<float> x, Span<float> y, float a, float p, float q, bool accumulate)
     {
         var uv = MemoryMarshal.Cast<float, Vector<float>>(u);
         var xv = MemoryMarshal.Cast<float, Vector<float>>(x);
         var yv = MemoryMarshal.Cast<float, Vector<float>>(y);
         Vector<float> va = new(a), vp = new(p), vq = new(q);
+        if (accumulate)
+        {
+            for (int i = 0; i < yv.Length; i++) yv[i] += va * uv[i] + vp * xv[i] + vq;
+            for (int i = yv.Length * Vector<float>.Count; i < y.Length; i++) y[i] += a * u[i] + p * x[i] + q;
+            return;
+        }
         for (int i = 0; i < yv.Length; i++) yv[i] = va * uv[i] + vp * xv[i] + vq;
         for (int i = yv.Length * Vector<float>.Count; i < y.Length; i++) y[i] = a * u[i] + p * x[i] + q;
     }

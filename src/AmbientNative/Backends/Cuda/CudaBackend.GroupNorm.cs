@@ -8,12 +8,12 @@ namespace AmbientNative.Backends.Cuda;
 internal struct GroupNormKernelArgs
 {
     public ulong X, Shift, W, B, Gy, Y, Mean, Rstd, Gx, GShift, Ws, Gw, Gb;
-    public int N, C, Hw, Groups, Silu;
+    public int N, C, Hw, Groups, Silu, Accumulate;
     public float Eps;
 
     public GroupNormKernelArgs(GroupNormArgs g) : this()
     {
-        N = g.N; C = g.C; Hw = g.HW; Groups = g.Groups; Silu = g.Silu ? 1 : 0; Eps = g.Eps;
+        N = g.N; C = g.C; Hw = g.HW; Groups = g.Groups; Silu = g.Silu ? 1 : 0; Accumulate = g.AccumulateGx ? 1 : 0; Eps = g.Eps;
     }
 }
 

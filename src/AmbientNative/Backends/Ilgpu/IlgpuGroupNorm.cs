@@ -58,10 +58,10 @@ internal sealed class IlgpuGroupNorm
 
     /// <summary>The shape, and int flags (kernel arguments stay plain ints, 0 or 1).</summary>
     internal readonly record struct Args(int N, int C, int HW, int Groups, float Eps, int Silu, int Affine, int Shifted,
-        int WantGx = 0, int WantGShift = 0, int WantGw = 0, int WantGb = 0, int WantWs = 0)
+        int WantGx = 0, int WantGShift = 0, int WantGw = 0, int WantGb = 0, int WantWs = 0, int AccumulateGx = 0)
     {
         public static Args Of(GroupNormArgs a, bool affine, bool shifted) =>
-            new(a.N, a.C, a.HW, a.Groups, a.Eps, a.Silu ? 1 : 0, affine ? 1 : 0, shifted ? 1 : 0);
+            new(a.N, a.C, a.HW, a.Groups, a.Eps, a.Silu ? 1 : 0, affine ? 1 : 0, shifted ? 1 : 0, AccumulateGx: a.AccumulateGx ? 1 : 0);
     }
 
     private static float Sigmoid(float z) => 1f / (1f + MathF.Exp(-z));
@@ -153,7 +153,7 @@ internal sealed class IlgpuGroupNorm
                 int i = cl * a.HW + p;
                 float xh = (Input(v, a, ng, start, i) - mu) * r, dz = Dz(a.Silu, v.Gy[start + i], xh, w, b);
                 float gx = r * (dz * w - md - xh * mdx);
-                if (a.WantGx != 0) v.Gx[start + i] = gx;
+                if (a.WantGx != 0) v.Gx[start + i] = a.AccumulateGx != 0 ? v.Gx[start + i] + gx : gx;
                 sg += gx;
             }
             if (a.WantGShift == 0) continue;

@@ -44,6 +44,7 @@ public static class GroupNormRef
     /// Gradients from gy = ∂L/∂y, using the saved mean and rstd. With dx̂ = ∂L/∂x̂ and M = GroupSize:
     /// gx = rstd·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)), gγ_c = Σ ∂L/∂z·x̂, gβ_c = Σ ∂L/∂z (sums over n and pixels).
     /// gshift[n, c] = Σ gx over the pixels of channel c of sample n (the gradient of the shift, from gx as rounded to T).
+    /// With <see cref="GroupNormArgs.AccumulateGx"/>, gx += (in T) the gradient instead; gshift is still this op's own.
     /// Each output is skipped when its span is empty; bias is read only to recompute z for the fused SiLU.
     /// </summary>
     public static void Backward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> shift, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias,
@@ -87,7 +88,7 @@ public static class GroupNormRef
                 for (int i = j * a.HW; i < (j + 1) * a.HW; i++)
                 {
                     var v = T.CreateChecked(r * (dxhat[i] - sumD / size - xhat[i] * sumDX / size));
-                    if (!gx.IsEmpty) gx[start + i] = v;
+                    if (!gx.IsEmpty) gx[start + i] = a.AccumulateGx ? gx[start + i] + v : v;
                     sumGx += D(v);
                 }
                 if (!gshift.IsEmpty) gshift[n * a.C + g * cg + j] = T.CreateChecked(sumGx);
