@@ -283,10 +283,20 @@ struct WeightGemm
 // The main loop shared by all three: k-steps [s0, s1) of the loader's GEMM, accumulated into acc.
 // The next tile is fetched into registers while the current one is multiplied; one barrier per step is
 // enough because the buffer written in step s was last read in step s-1, before that step's barrier.
-// With sum_a (uniform per block), asum[j] also adds up every A value this thread loads, in fp32 before any TF32
-// rounding: the weight gradient's A is gy, so that is the bias gradient's share of this thread.
+// With asum (non-null, uniform per block), asum[thread] also adds up every A value this thread loads, in fp32
+// before any TF32 rounding: the weight gradient's A is gy, so that is the bias gradient's share of this thread. It
+// lives in shared memory, not registers: the kernels are at their 128-register cap and a sum carried through the
+// loop would spill.
+__device__ __forceinline__ void add_loaded(float4* asum, const float (&ra)[4])
+{
+    if (asum == nullptr) return;
+    float4 s = asum[threadIdx.x];
+    s.x += ra[0]; s.y += ra[1]; s.z += ra[2]; s.w += ra[3];
+    asum[threadIdx.x] = s;
+}
+
 template <bool kTf32, typename Loader>
-__device__ __forceinline__ void gemm_mainloop(const Loader& ld, int s0, int s1, float (&acc)[8][8], bool sum_a, float (&asum)[4])
+__device__ __forceinline__ void gemm_mainloop(const Loader& ld, int s0, int s1, float (&acc)[8][8], float4* asum)
 {
     constexpr int S = Stride<kTf32>::value;
     __shared__ __align__(16) float As[2][BK][S];
@@ -299,7 +309,7 @@ __device__ __forceinline__ void gemm_mainloop(const Loader& ld, int s0, int s1, 
     if (s0 >= s1) return;
     float ra[4], rb[4];
     ld.load(s0, ra, rb);
-    if (sum_a) for (int j = 0; j < 4; ++j) asum[j] += ra[j];
+    add_loaded(asum, ra);
     to_tf32<kTf32>(ra, rb);
     ld.store(As[0], Bs[0], ra, rb);
     __syncthreads();
@@ -310,7 +320,7 @@ __device__ __forceinline__ void gemm_mainloop(const Loader& ld, int s0, int s1, 
         tile_step<kTf32>(As[buf], Bs[buf], acc, tx, ty);
         if (s + 1 < s1)
         {
-            if (sum_a) for (int j = 0; j < 4; ++j) asum[j] += ra[j];
+            add_loaded(asum, ra);
             to_tf32<kTf32>(ra, rb); // after the multiply, so waiting for the prefetched loads never delays it
             ld.store(As[buf ^ 1], Bs[buf ^ 1], ra, rb);
         }
@@ -322,8 +332,8 @@ template <bool kDataGrad, bool kTf32>
 __device__ __forceinline__ void conv_pixel_gemm(const ConvArgs& a)
 {
     const PixelGemm<kDataGrad> ld(a, threadIdx.x);
-    float acc[8][8], unused[4];
-    gemm_mainloop<kTf32>(ld, 0, ld.steps(), acc, false, unused);
+    float acc[8][8];
+    gemm_mainloop<kTf32>(ld, 0, ld.steps(), acc, nullptr);
 
     // Epilogue: column j of this thread is pixel p = (img, rem); consecutive threads write consecutive pixels.
     const int HoWo = ld.Ho * ld.Wo;
@@ -362,17 +372,21 @@ __device__ __forceinline__ void conv_weight_gemm(const ConvArgs& a)
     const int total = a.n * ld.qsteps;
     const int s0 = blockIdx.z * a.steps_per_split;
     const bool bias = a.gbias != nullptr && blockIdx.x == 0; // one column tile sums gy for the bias
-    float acc[8][8], bsum[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-    gemm_mainloop<kTf32>(ld, s0, min(total, s0 + a.steps_per_split), acc, bias, bsum);
+    __shared__ float4 bsum[NT];
+    if (bias) bsum[threadIdx.x] = make_float4(0.0f, 0.0f, 0.0f, 0.0f); // each thread only ever touches its own slot
+    float acc[8][8];
+    gemm_mainloop<kTf32>(ld, s0, min(total, s0 + a.steps_per_split), acc, bias ? bsum : nullptr);
 
     // Bias: thread (r, col) summed rows col + 32j over pixels r of each step; the 8 threads of one col are
     // consecutive lanes (r = lane % 8), so a fixed shuffle tree over them finishes each row's sum for this split.
     if (bias)
     {
+        const float4 own = bsum[threadIdx.x];
+        const float mine[4] = {own.x, own.y, own.z, own.w};
 #pragma unroll
         for (int j = 0; j < 4; ++j)
         {
-            float v = bsum[j];
+            float v = mine[j];
             v += __shfl_xor_sync(0xffffffffu, v, 1);
             v += __shfl_xor_sync(0xffffffffu, v, 2);
             v += __shfl_xor_sync(0xffffffffu, v, 4);

@@ -118,7 +118,7 @@ extern "C" __global__ void __launch_bounds__(256) groupnorm_backward(GnArgs a)
         {
             const int c = g * cg + i / a.hw;
             const float v = gn_gx(a, gn_x(a, x, ng, i), gy[i], mu, r, md, mdx, c);
-            gx[i] = a.accumulate ? gx[i] + v : v;
+            gx[i] = a.accumulate ? __fadd_rn(gx[i], v) : v; // rounded v, then the add: as axpy would (no fma)
         }
         return;
     }
@@ -131,7 +131,7 @@ extern "C" __global__ void __launch_bounds__(256) groupnorm_backward(GnArgs a)
         {
             const int i = cl * a.hw + q;
             const float v = gn_gx(a, gn_x(a, x, ng, i), gy[i], mu, r, md, mdx, c);
-            if (gx != nullptr) gx[i] = a.accumulate ? gx[i] + v : v;
+            if (gx != nullptr) gx[i] = a.accumulate ? __fadd_rn(gx[i], v) : v;
             sg += v;
         }
         sg = an_block_sum(sg, scratch);

@@ -27,8 +27,8 @@ public static partial class Ops
 
     /// <summary>
     /// y = (a + b)·scale for a and b of one shape: EDM's residual junction (h + skip)·√½ as one op, one pass each way
-    /// (Add then MulScalar is two ops, five tensor passes forward and five backward). Same values as that composition:
-    /// the sum is rounded, then scaled.
+    /// (Add then MulScalar is two ops, five tensor passes forward and six backward). Same values as that composition
+    /// (the sum is rounded, then scaled), except that a −0 stays −0 where MulScalar's "+ 0" made it +0.
     /// </summary>
     public static Tensor AddScaled(Tensor a, Tensor b, float scale)
     {
@@ -40,9 +40,14 @@ public static partial class Ops
         B(a).AddScaled(a, b, scale, y);
         return Tape.Record(y, [a, b], gy =>
         {
-            var ga = a.RequiresGrad ? NewLike(a) : null;
-            var gb = b.RequiresGrad ? NewLike(b) : null;
-            B(a).AddScaledBackward(gy, scale, ga, gb);
+            Tensor? ga = null, gb = null;
+            try
+            {
+                ga = a.RequiresGrad ? NewLike(a) : null;
+                gb = b.RequiresGrad ? NewLike(b) : null;
+                B(a).AddScaledBackward(gy, scale, ga, gb);
+            }
+            catch { ga?.Dispose(); gb?.Dispose(); throw; }
             if (ga != null) Tape.Accumulate(a, ga);
             if (gb != null) Tape.Accumulate(b, gb);
         });

@@ -12,8 +12,9 @@ public partial interface IBackend
     void GroupNormForward(Tensor x, Tensor? shift, Tensor? weight, Tensor? bias, Tensor y, Tensor mean, Tensor rstd,
         GroupNormArgs args);
     /// <summary>
-    /// gx, gshift [N, C] (gx summed over each channel's pixels), gweight and gbias from gy (each null when not
-    /// wanted); mean and rstd come from the forward, shift is the forward's.
+    /// gx, gshift [N, C] (this op's gradient of x summed over each channel's pixels), gweight and gbias from gy (each
+    /// null when not wanted); mean and rstd come from the forward, shift is the forward's. With
+    /// <see cref="GroupNormArgs.AccumulateGx"/>, gx += this op's gradient of x (rounded first, then added).
     /// </summary>
     void GroupNormBackward(Tensor x, Tensor? shift, Tensor? weight, Tensor? bias, Tensor mean, Tensor rstd, Tensor gy,
         Tensor? gx, Tensor? gshift, Tensor? gweight, Tensor? gbias, GroupNormArgs args);

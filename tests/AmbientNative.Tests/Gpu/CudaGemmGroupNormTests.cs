@@ -1,3 +1,4 @@
+using AmbientNative.Autograd;
 using AmbientNative.Backends;
 using AmbientNative.Backends.Cpu.Reference;
 using AmbientNative.Backends.Cuda;
@@ -150,5 +151,42 @@ public class CudaGemmGroupNormTests
         using var gbOnly = Gpu.Poisoned(cs, dev);
         dev.Backend.GroupNormBackward(xt, st, wt, bt, mean, rstd, gyt, null, null, null, gbOnly, a);
         Check.Close(gbOnly.ToArray(), gb64, Tol, "gbias alone");
+    }
+
+    // Through the tape: x already has a gradient (from 3·x, recorded later) when GroupNorm's backward runs, so the
+    // backward adds into it and no axpy is launched; the sum matches float64.
+    [Test]
+    public void GroupNorm_adds_into_an_existing_gradient_without_an_axpy()
+    {
+        var dev = Gpu.Device();
+        var be = CudaDevices.Backend(dev);
+        var a = new GroupNormArgs(2, 8, 9, 4, 1e-5f, Silu: true);
+        var rng = Rand.ForTest();
+        var x = Gpu.F32(Rand.Normal(rng, a.Size, 2.0));
+        var gy = Gpu.F32(Rand.Normal(rng, a.Size));
+        var g3 = Gpu.F32(Rand.Normal(rng, a.Size));
+        var y64 = new double[a.Size]; var mean64 = new double[a.StatsSize]; var rstd64 = new double[a.StatsSize];
+        GroupNormRef.Forward<double>(x, [], [], [], y64, mean64, rstd64, a);
+        var gx64 = new double[a.Size];
+        GroupNormRef.Backward<double>(x, [], [], [], mean64, rstd64, gy, gx64, [], [], [], a);
+        for (int i = 0; i < a.Size; i++) gx64[i] += 3 * g3[i];
+
+        Shape xs = new(a.N, a.C, a.HW, 1);
+        using var tape = new Tape();
+        using var xt = Gpu.Upload(x, xs, dev).RequireGrad();
+        var y = Ops_.GroupNormSilu(xt, a.Groups);
+        var z = xt * 3f;
+        using var seedZ = Gpu.Upload(g3, xs, dev);
+        using var seedY = Gpu.Upload(gy, xs, dev);
+        be.KernelTimes = new();
+        try
+        {
+            tape.Backward(z, seedZ);
+            tape.Backward(y, seedY);
+            Assert.That(be.KernelTimes.Keys, Does.Contain("groupnorm_backward"));
+            Assert.That(be.KernelTimes.Keys, Has.None.EqualTo("axpy"), "GroupNorm's gradient should be added in place");
+        }
+        finally { be.KernelTimes = null; }
+        Check.Close(xt.Grad!.ToArray(), gx64, Tol, "accumulated grad x");
     }
 }

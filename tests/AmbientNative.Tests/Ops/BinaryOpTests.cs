@@ -108,8 +108,8 @@ public class BinaryOpTests
     }
 
     // A residual junction (h + s)·√½ as one op: the composition's values bit for bit on every CPU backend (the sum
-    // is rounded, then scaled, in both), the float64 reference within float rounding, and each operand alone or
-    // both the same tensor.
+    // is rounded, then scaled, in both; random inputs have no −0, which only the composition turns into +0), the
+    // float64 reference within float rounding, each operand alone needing a gradient, and one tensor as both.
     [TestCase(1, 3, 5, 7)]
     [TestCase(4, 16, 8, 8)]
     public void AddScaled_equals_add_then_scale_and_the_float64_reference(int n, int c, int h, int w)
@@ -142,10 +142,14 @@ public class BinaryOpTests
             using var tape2 = new Tape();
             using var x = Tensor.FromArray(Check.ToFloat(a), shape, device).RequireGrad();
             using var constant = Tensor.FromArray(Check.ToFloat(b), shape, device);
-            var y2 = Ops_.AddScaled(x, Ops_.AddScaled(x, constant, 1f), scale); // x twice: gradients add
+            // x is a's operand in one junction and b's in the other (the other operand needs no gradient), then both
+            // operands of a third: x's gradient is scale·g + scale·g + 2·scale·g.
+            var y2 = Ops_.AddScaled(Ops_.AddScaled(x, constant, 1f), Ops_.AddScaled(constant, x, 1f), scale);
+            var y3 = Ops_.AddScaled(x, x, scale);
             tape2.Backward(y2, Tensor.FromArray(Check.ToFloat(g), shape, device));
+            tape2.Backward(y3, Tensor.FromArray(Check.ToFloat(g), shape, device));
             Assert.That(constant.Grad, Is.Null);
-            Check.Close(x.Grad!.ToArray(), g64.Select(v => 2 * v).ToArray(), 1e-6, $"grad of an operand used twice on {device}");
+            Check.Close(x.Grad!.ToArray(), g64.Select(v => 4 * v).ToArray(), 1e-6, $"grad of an operand used four times on {device}");
         }
     }
 

@@ -206,6 +206,39 @@ public class GroupNormOpTests
     // AccumulateGx: the backward adds its gx to the gradient x already has. It must give the bits of writing gx and
     // adding it with AddInPlace (reference and fast backends; ILGPU within rounding), leave the other outputs as
     // they were, and keep the shift's gradient this op's own.
+    // One channel per group normalizes a shift away: the output and gx are those without it, and the shift's gradient
+    // is zero up to rounding (checked absolutely; relative errors of a zero are meaningless). Also the shift's gradient
+    // alone, when x needs none (the fast backend then forms gx in a temporary).
+    [Test]
+    public void A_shift_with_one_channel_per_group_cancels_and_its_gradient_works_without_gx()
+    {
+        var a = new GroupNormArgs(3, 5, 4, 5, 1e-5f, Silu: true);
+        var b6 = new GroupNormArgs(2, 6, 5, 3, 1e-5f, Silu: true);
+        var rng = Rand.ForTest();
+        foreach (var device in Devices)
+        {
+            using var x = Tensor.Randn(XShape(a), rng, device);
+            using var s = Tensor.Randn(new Shape(a.N, a.C), rng, device).RequireGrad();
+            using var tape = new Tape();
+            var shifted = Ops_.GroupNormSilu(x, a.Groups, shift: s);
+            var plain = Ops_.GroupNormSilu(x, a.Groups);
+            Check.Close(shifted.ToArray(), Array.ConvertAll(plain.ToArray(), v => (double)v), 1e-6, $"cancelled shift on {device}");
+            tape.Backward(shifted, Tensor.Randn(shifted.Shape, rng, device));
+            Assert.That(s.Grad!.ToArray().Select(Math.Abs).Max(), Is.LessThan(1e-5f), $"gradient of a cancelled shift on {device}");
+
+            // Several channels per group, x without a gradient: gshift alone matches float64.
+            var xv = Input(rng, b6.Size); var sv = Rand.Normal(rng, b6.N * b6.C); var gy = Rand.Normal(rng, b6.Size);
+            var g64 = ShiftedBackward(xv, sv, [], [], gy, b6);
+            using var x6 = Tensor.FromArray(Check.ToFloat(xv), XShape(b6), device);
+            using var s6 = Tensor.FromArray(Check.ToFloat(sv), new Shape(b6.N, b6.C), device).RequireGrad();
+            using var tape6 = new Tape();
+            var y6 = Ops_.GroupNormSilu(x6, b6.Groups, shift: s6);
+            tape6.Backward(y6, Tensor.FromArray(Check.ToFloat(gy), y6.Shape, device));
+            Assert.That(x6.Grad, Is.Null);
+            Check.Close(s6.Grad!.ToArray(), g64[1], 1e-5, $"shift gradient without gx on {device}");
+        }
+    }
+
     [TestCaseSource(nameof(ShiftCases))]
     public void Backward_accumulates_into_an_existing_gradient_as_a_separate_add_would(GroupNormArgs a)
     {
