@@ -1,5 +1,6 @@
 // Data movement: axis permutation, and block copies along one axis (concatenation, slicing, the slice backward).
-// One thread per output element; every output element is written, so no memset is needed.
+// One thread per output element; every output element is written, so no memset is needed (block_insert_add
+// updates a part of an existing tensor in place).
 #include "common.cuh"
 
 
@@ -53,6 +54,18 @@ extern "C" __global__ void block_insert(BlockCopyArgs a)
     {
         const long long o = i / a.block, r = i - o * a.block;
         a.dst[o * a.whole_block + a.offset + r] = a.src[i];
+    }
+}
+
+// dst = whole, src = part, n = the part's size: whole[o, offset + r] += part[o, r] (a slice's gradient added to the
+// gradient its input already has; the rest of the whole is not touched).
+extern "C" __global__ void block_insert_add(BlockCopyArgs a)
+{
+    AN_GRID_STRIDE(i, a.n)
+    {
+        const long long o = i / a.block, r = i - o * a.block;
+        float* d = a.dst + o * a.whole_block + a.offset + r;
+        *d = *d + a.src[i];
     }
 }
 

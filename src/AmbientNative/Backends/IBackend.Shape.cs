@@ -12,4 +12,9 @@ public partial interface IBackend
     void Slice(Tensor x, Tensor y, int axis, int start);
     /// <summary>gx = zeros of x's shape, with gy written at [start, start + gy.Shape[axis]) along <paramref name="axis"/>.</summary>
     void SliceBackward(Tensor gy, Tensor gx, int axis, int start);
+    /// <summary>
+    /// gx[start, start + gy.Shape[axis]) along <paramref name="axis"/> += gy; the rest of gx is left as it is (a
+    /// slice's gradient added to x's existing gradient: no full-size temporary of zeros, no full-size add).
+    /// </summary>
+    void SliceBackwardAdd(Tensor gy, Tensor gx, int axis, int start);
 }

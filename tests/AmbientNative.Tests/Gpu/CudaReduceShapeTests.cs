@@ -146,6 +146,13 @@ public class CudaReduceShapeTests
             var g64 = new double[y64.Length];
             ShapeRef.Insert<double>(parts[t], geoms[t], g64, size, start);
             Assert.That(Check.ToDouble(g.ToArray()), Is.EqualTo(g64), $"slice backward {t}");
+
+            // Added into an existing gradient: the part's range gains the part, the rest keeps its bits.
+            var earlier = Gpu.F32(Rand.Normal(rng, y64.Length));
+            using var acc = Gpu.Upload(earlier, whole, dev);
+            dev.Backend.SliceBackwardAdd(pt[t], acc, axis, start);
+            var want = earlier.Select((e, i) => (float)(e + g64[i])).ToArray(); // one float add each (the double sum is exact)
+            Assert.That(acc.ToArray(), Is.EqualTo(want), $"slice backward added {t}");
         }
         foreach (var p in pt) p.Dispose();
     }

@@ -142,6 +142,38 @@ public class ShapeOpTests
         }
     }
 
+    // The pieces of a split whose input already has a gradient add into their parts of it (SliceBackwardAdd): the
+    // result is that gradient plus the pieces' gradients, one float add per element, outside them untouched.
+    [Test]
+    public void Split_pieces_add_into_an_existing_gradient()
+    {
+        var rng = Rand.ForTest();
+        Shape shape = new(2, 6, 3);
+        var x = Rand.Normal(rng, shape.Numel); var gOther = Rand.Normal(rng, shape.Numel);
+        int[] sizes = [1, 3, 2];
+        foreach (var device in Devices)
+        {
+            using var tape = new Tape();
+            using var xt = Tensor.FromArray(Check.ToFloat(x), shape, device).RequireGrad();
+            var pieces = Ops_.Split(xt, 1, sizes);
+            var other = xt * 1f; // recorded after the split: its gradient reaches x first
+            tape.Backward(other, Tensor.FromArray(Check.ToFloat(gOther), shape, device));
+            var gPieces = new float[shape.Numel];
+            foreach (int t in new[] { 2, 0 }) // piece 1 gets no gradient: its part keeps the earlier gradient's bits
+            {
+                var g = Check.ToFloat(Rand.Normal(rng, pieces[t].Numel));
+                tape.Backward(pieces[t], Tensor.FromArray(g, pieces[t].Shape, device));
+                int start = sizes.Take(t).Sum();
+                for (int o = 0; o < 2; o++)
+                    for (int k = 0; k < sizes[t]; k++)
+                        for (int i = 0; i < 3; i++)
+                            gPieces[(o * 6 + start + k) * 3 + i] = g[(o * sizes[t] + k) * 3 + i];
+            }
+            var want = Check.ToFloat(gOther).Select((v, i) => v + gPieces[i]).ToArray();
+            Assert.That(xt.Grad!.ToArray(), Is.EqualTo(want), $"on {device}");
+        }
+    }
+
     [Test]
     public void Slice_gradient_is_zero_outside_the_slice()
     {

@@ -26,4 +26,7 @@ public partial class ReferenceBackend
         S(gx).Clear();
         ShapeRef.Insert<float>(R(gy), AxisGeometry.Of(gy.Shape, axis), S(gx), gx.Shape[axis], start);
     }
+
+    public virtual void SliceBackwardAdd(Tensor gy, Tensor gx, int axis, int start) =>
+        ShapeRef.AddInto<float>(R(gy), AxisGeometry.Of(gy.Shape, axis), S(gx), gx.Shape[axis], start);
 }

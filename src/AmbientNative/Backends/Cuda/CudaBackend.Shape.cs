@@ -65,6 +65,12 @@ public sealed partial class CudaBackend
         Launch("shape.cu", "block_pad", ElementwiseGrid(gx.Numel), 256, a);
     }
 
+    public void SliceBackwardAdd(Tensor gy, Tensor gx, int axis, int start)
+    {
+        var a = Blocks(P(gy), P(gx), gy.Numel, AxisGeometry.Of(gy.Shape, axis), gx.Shape[axis], start);
+        Launch("shape.cu", "block_insert_add", ElementwiseGrid(gy.Numel), 256, a);
+    }
+
     // The part (geometry pg) is a range [start, start + pg.Size) of an axis of length wholeSize.
     private static BlockCopyArgs Blocks(ulong src, ulong dst, long n, AxisGeometry pg, int wholeSize, int start) => new()
     {

@@ -40,6 +40,19 @@ public static class ShapeRef
             part.Slice(o * block, block).CopyTo(whole.Slice((o * wholeSize + start) * pg.Inner, block));
     }
 
+    /// <summary>whole[o, start + k, i] += part[o, k, i]: <see cref="Insert{T}"/> adding instead of overwriting.</summary>
+    public static void AddInto<T>(ReadOnlySpan<T> part, AxisGeometry pg, Span<T> whole, int wholeSize, int start)
+        where T : System.Numerics.IAdditionOperators<T, T, T>
+    {
+        int block = pg.Size * pg.Inner;
+        for (int o = 0; o < pg.Outer; o++)
+        {
+            var src = part.Slice(o * block, block);
+            var dst = whole.Slice((o * wholeSize + start) * pg.Inner, block);
+            for (int i = 0; i < block; i++) dst[i] += src[i];
+        }
+    }
+
     /// <summary>part[o, k, i] = whole[o, start + k, i]: the inverse of <see cref="Insert{T}"/>.</summary>
     public static void Extract<T>(ReadOnlySpan<T> whole, int wholeSize, int start, Span<T> part, AxisGeometry pg)
     {
