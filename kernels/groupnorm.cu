@@ -26,6 +26,10 @@ struct GnArgs
     int n, c, hw, groups, silu;
     int accumulate;     // backward: gx += the gradient (gx holds an earlier one) instead of gx =
     float eps;
+    int dropout;        // forward: y masked as DropoutRef says (Philox block counter + i/4 of stream seed, word i%4)
+    unsigned long long seed, counter;
+    unsigned threshold; // keep element i when (word >> 8) < threshold
+    float scale;        // 1 / (1 - p)
 };
 
 __device__ __forceinline__ float gn_sigmoid(float z) { return 1.0f / (1.0f + expf(-z)); }
@@ -34,6 +38,14 @@ __device__ __forceinline__ float gn_sigmoid(float z) { return 1.0f / (1.0f + exp
 __device__ __forceinline__ float gn_x(const GnArgs& a, const float* x, int ng, int i)
 {
     return a.shift == nullptr ? x[i] : x[i] + a.shift[(long long)ng * (a.c / a.groups) + i / a.hw];
+}
+
+// Output element i of group ng (sample n, group g of cg channels): the normalized value, affine, SiLU when fused.
+__device__ __forceinline__ float gn_y(const GnArgs& a, const float* x, int ng, int g, int cg, int i, float mu, float r)
+{
+    float z = (gn_x(a, x, ng, i) - mu) * r;
+    if (a.w != nullptr) { const int c = g * cg + i / a.hw; z = z * a.w[c] + a.b[c]; }
+    return a.silu ? z * gn_sigmoid(z) : z;
 }
 
 extern "C" __global__ void __launch_bounds__(256) groupnorm_forward(GnArgs a)
@@ -50,12 +62,35 @@ extern "C" __global__ void __launch_bounds__(256) groupnorm_forward(GnArgs a)
     const float r = 1.0f / sqrtf(an_block_sum(q, scratch) / size + a.eps);
     if (threadIdx.x == 0) { a.mean[ng] = mu; a.rstd[ng] = r; }
     float* y = a.y + start;
-    for (int i = threadIdx.x; i < size; i += blockDim.x)
+    if (!a.dropout)
     {
-        float z = (gn_x(a, x, ng, i) - mu) * r;
-        if (a.w != nullptr) { const int c = g * cg + i / a.hw; z = z * a.w[c] + a.b[c]; }
-        y[i] = a.silu ? z * gn_sigmoid(z) : z;
+        for (int i = threadIdx.x; i < size; i += blockDim.x) y[i] = gn_y(a, x, ng, g, cg, i, mu, r);
+        return;
     }
+    // Dropout: one Philox block covers four consecutive elements of the tensor; when the group starts on a block
+    // boundary (size % 4 == 0, as in every U-Net layer) a thread takes whole blocks, else each element draws its own.
+    if ((size & 3) == 0)
+        for (int q = threadIdx.x; q < size / 4; q += blockDim.x)
+        {
+            const uint4 w = philox(a.seed, a.counter + (unsigned long long)((start >> 2) + q));
+            const unsigned words[4] = {w.x, w.y, w.z, w.w};
+#pragma unroll
+            for (int t = 0; t < 4; ++t)
+            {
+                const int i = 4 * q + t;
+                const float v = gn_y(a, x, ng, g, cg, i, mu, r);
+                y[i] = (words[t] >> 8) < a.threshold ? v * a.scale : 0.0f;
+            }
+        }
+    else
+        for (int i = threadIdx.x; i < size; i += blockDim.x)
+        {
+            const long long e = start + i;
+            const uint4 w = philox(a.seed, a.counter + (unsigned long long)(e >> 2));
+            const unsigned t = (unsigned)(e & 3), word = t == 0 ? w.x : t == 1 ? w.y : t == 2 ? w.z : w.w;
+            const float v = gn_y(a, x, ng, g, cg, i, mu, r);
+            y[i] = (word >> 8) < a.threshold ? v * a.scale : 0.0f;
+        }
 }
 
 // dz = dL/dz for z = w*xhat + b: gy, times SiLU'(z) when fused.

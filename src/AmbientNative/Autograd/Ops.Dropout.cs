@@ -1,3 +1,4 @@
+using AmbientNative.Backends;
 using AmbientNative.Backends.Cpu.Reference;
 using AmbientNative.Tensors;
 
@@ -15,9 +16,8 @@ public static partial class Ops
     {
         if (!(p >= 0f && p < 1f))
             throw new ArgumentOutOfRangeException(nameof(p), $"dropout: p = {p} must be in [0, 1) (input {x.Shape}).");
-        if (!training || p == 0f) return Reshape(x, x.Shape);
-        ulong seed = rng.Seed, counter = rng.Counter;
-        rng.Advance(DropoutRef.Blocks(x.Numel));
+        if (DropoutMask.Draw(p, rng, training, x.Numel) is not { } mask) return Reshape(x, x.Shape);
+        ulong seed = mask.Seed, counter = mask.Counter;
         var y = NewLike(x);
         B(x).Dropout(x, y, p, seed, counter);
         return Tape.Record(y, [x], gy =>

@@ -14,15 +14,20 @@ public static partial class Ops
     /// </summary>
     public static Tensor GroupNorm(Tensor x, int groups, Tensor? weight = null, Tensor? bias = null, float eps = 1e-5f,
         Tensor? shift = null)
-        => GroupNormOp("groupnorm", x, groups, weight, bias, eps, silu: false, shift);
+        => GroupNormOp("groupnorm", x, groups, weight, bias, eps, silu: false, shift, dropout: null);
 
-    /// <summary>SiLU(GroupNorm(x [+ shift])) as one op: one pass forward, one backward, no intermediate tensor.</summary>
+    /// <summary>
+    /// SiLU(GroupNorm(x [+ shift])) as one op: one pass forward, one backward, no intermediate tensor. With
+    /// <paramref name="dropout"/> (<see cref="DropoutMask.Draw"/>), the output is also masked as
+    /// <see cref="Dropout(Tensor, float, Rng, bool)"/> would mask it, in the same pass (the U-Net's norm1 → SiLU →
+    /// dropout); the backward masks the incoming gradient, then runs GroupNorm's.
+    /// </summary>
     public static Tensor GroupNormSilu(Tensor x, int groups, Tensor? weight = null, Tensor? bias = null, float eps = 1e-5f,
-        Tensor? shift = null)
-        => GroupNormOp("groupnorm+silu", x, groups, weight, bias, eps, silu: true, shift);
+        Tensor? shift = null, DropoutMask? dropout = null)
+        => GroupNormOp("groupnorm+silu", x, groups, weight, bias, eps, silu: true, shift, dropout);
 
     private static Tensor GroupNormOp(string op, Tensor x, int groups, Tensor? weight, Tensor? bias, float eps, bool silu,
-        Tensor? shift)
+        Tensor? shift, DropoutMask? dropout)
     {
         var (n, c, h, w) = x.Shape.Nchw($"{op} input");
         if (groups <= 0 || c % groups != 0)
@@ -45,17 +50,23 @@ public static partial class Ops
         var y = NewLike(x);
         var mean = New(x, new Shape(n, groups));
         var rstd = New(x, new Shape(n, groups));
-        B(x).GroupNormForward(x, shift, weight, bias, y, mean, rstd, args);
+        B(x).GroupNormForward(x, shift, weight, bias, y, mean, rstd, args with { Dropout = dropout });
         List<Tensor> inputs = [x];
         if (weight != null) inputs.AddRange([weight, bias!]);
         if (shift != null) inputs.Add(shift);
         Tape.Record(y, [.. inputs], gy =>
         {
-            Tensor? gx = null, gs = null, gw = null, gb = null;
+            Tensor? gx = null, gs = null, gw = null, gb = null, masked = null;
             // x usually has a gradient already (a block input also feeds the skip path): add to it in the same pass.
             var into = Tape.AccumulationTarget(x);
             try
             {
+                if (dropout is { } m)
+                {
+                    masked = NewLike(gy); // the gradient of the output before dropout, as Dropout's backward gives it
+                    B(x).Dropout(gy, masked, m.P, m.Seed, m.Counter);
+                    gy = masked;
+                }
                 gx = into == null && x.RequiresGrad ? NewLike(x) : null;
                 gs = shift is { RequiresGrad: true } ? NewLike(shift) : null;
                 gw = weight is { RequiresGrad: true } ? Tape.GradientBuffer(weight) : null;
@@ -64,6 +75,7 @@ public static partial class Ops
                     args with { AccumulateGx = into != null });
             }
             catch { gx?.Dispose(); gs?.Dispose(); gw?.Dispose(); gb?.Dispose(); throw; } // a lent slot must go back, or it stays lent
+            finally { masked?.Dispose(); }
             if (gx != null) Tape.Accumulate(x, gx);
             if (gs != null) Tape.Accumulate(shift!, gs);
             if (gw != null) Tape.Accumulate(weight!, gw);

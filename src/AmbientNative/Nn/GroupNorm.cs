@@ -1,3 +1,4 @@
+using AmbientNative.Backends;
 using AmbientNative.Autograd;
 using AmbientNative.Tensors;
 
@@ -27,10 +28,14 @@ public sealed class GroupNorm : Module
 
     /// <summary>
     /// GroupNorm(x), or SiLU(GroupNorm(x)) as one fused op when <paramref name="silu"/>; with <paramref name="shift"/>
-    /// [N, C], of x + shift broadcast over the pixels (one op: the sum is never written).
+    /// [N, C], of x + shift broadcast over the pixels (one op: the sum is never written); with
+    /// <paramref name="dropout"/> (SiLU only), the output masked in the same pass.
     /// </summary>
-    public Tensor Forward(Tensor x, bool silu = false, Tensor? shift = null) =>
-        silu ? Ops.GroupNormSilu(x, Groups, Weight, Bias, Eps, shift) : Ops.GroupNorm(x, Groups, Weight, Bias, Eps, shift);
+    public Tensor Forward(Tensor x, bool silu = false, Tensor? shift = null, DropoutMask? dropout = null)
+    {
+        if (dropout != null && !silu) throw new ArgumentException("GroupNorm: dropout is folded only into GroupNorm + SiLU.");
+        return silu ? Ops.GroupNormSilu(x, Groups, Weight, Bias, Eps, shift, dropout) : Ops.GroupNorm(x, Groups, Weight, Bias, Eps, shift);
+    }
 
     /// <summary>EDM's rule; throws when it does not split <paramref name="channels"/> evenly.</summary>
     public static int GroupsFor(int channels, int maxGroups = 32, int minChannelsPerGroup = 4)

@@ -1,3 +1,4 @@
+using AmbientNative.Backends;
 using AmbientNative.Autograd;
 using AmbientNative.Tensors;
 
@@ -14,8 +15,9 @@ public enum Resample { None, Down, Up }
 /// x = (h + skip(x)) · √½                        skip: 1×1 conv when channels change or the block resamples
 /// x = (proj(attention(qkv(norm2(x)))) + x) · √½ attention blocks only
 /// </code>
-/// Two fusions keep tensors of the block's size from being written and re-read: h + affine(emb) is norm1's shift
-/// (GroupNorm normalizes the sum as it reads h), and each residual junction (a + b)·√½ is one op (Ops.AddScaled).
+/// Fusions keep tensors of the block's size from being written and re-read: h + affine(emb) is norm1's shift
+/// (GroupNorm normalizes the sum as it reads h) and the dropout after it is applied as norm1 writes its output; each
+/// residual junction (a + b)·√½ is one op (Ops.AddScaled).
 /// Resampling departs from EDM as the issue asks. Down: conv0 is a 3×3 convolution with stride 2 (padding 1), where
 /// EDM averages 2×2 then convolves. Up: nearest ×2 then the 3×3 conv0, which is what EDM's [1,1] filter does too.
 /// The skip resamples the EDM way, then applies its 1×1 conv: 2×2 average pooling for Down (keeps all four pixels,
@@ -80,8 +82,9 @@ public sealed class UNetBlock : Module
         var h = Norm0.Forward(x, silu: true);
         if (Resample == Resample.Up) h = Ops.Upsample2x(h);
         h = Conv0.Forward(h);
-        h = Norm1.Forward(h, silu: true, shift: Affine.Forward(emb)); // norm1(h + affine(emb)), the sum not written
-        h = Ops.Dropout(h, _dropout, dropoutRng, Training);
+        // dropout(SiLU(norm1(h + affine(emb)))) in one op: neither the sum nor the undropped output is written.
+        var mask = DropoutMask.Draw(_dropout, dropoutRng, Training, h.Numel);
+        h = Norm1.Forward(h, silu: true, shift: Affine.Forward(emb), dropout: mask);
         h = Conv1.Forward(h);
 
         var s = Resample switch

@@ -153,6 +153,38 @@ public class CudaGemmGroupNormTests
         Check.Close(gbOnly.ToArray(), gb64, Tol, "gbias alone");
     }
 
+    // Dropout in the forward's epilogue: the mask of DropoutRef exactly (Philox blocks of the whole tensor, also
+    // when a group does not start on a block boundary), the kept values within float rounding of float64.
+    [TestCase(2, 64, 256, 32)] // groups of 512: whole blocks per thread
+    [TestCase(3, 6, 35, 3)]    // groups of 70: 70 % 4 != 0, each element draws its block
+    public void GroupNorm_with_dropout_masks_like_DropoutRef(int n, int c, int hw, int groups)
+    {
+        var dev = Gpu.Device();
+        var a = new GroupNormArgs(n, c, hw, groups, 1e-5f, Silu: true);
+        var rng = Rand.ForTest();
+        var x = Gpu.F32(Rand.Normal(rng, a.Size, 2.0));
+        var w = Gpu.F32(Rand.Normal(rng, a.C));
+        var b = Gpu.F32(Rand.Normal(rng, a.C));
+        var mask = new DropoutMask(0.25f, 123, 4567);
+        var y64 = new double[a.Size]; var mean64 = new double[a.StatsSize]; var rstd64 = new double[a.StatsSize];
+        GroupNormRef.Forward<double>(x, [], w, b, y64, mean64, rstd64, a);
+        var masked64 = new double[a.Size];
+        DropoutRef.Apply<double>(y64, masked64, mask.P, mask.Seed, mask.Counter);
+
+        Shape xs = new(a.N, a.C, a.HW, 1), cs = new(a.C), ss = new(a.N, a.Groups);
+        using var xt = Gpu.Upload(x, xs, dev);
+        using var wt = Gpu.Upload(w, cs, dev);
+        using var bt = Gpu.Upload(b, cs, dev);
+        using var y = Gpu.Poisoned(xs, dev);
+        using var mean = Gpu.Poisoned(ss, dev);
+        using var rstd = Gpu.Poisoned(ss, dev);
+        dev.Backend.GroupNormForward(xt, null, wt, bt, y, mean, rstd, a with { Dropout = mask });
+        var got = y.ToArray();
+        for (int i = 0; i < a.Size; i++)
+            Assert.That(got[i] == 0f, Is.EqualTo(masked64[i] == 0), $"element {i}: dropped on one side only");
+        Check.Close(got, masked64, Tol, "masked y");
+    }
+
     // Through the tape: x already has a gradient (from 3·x, recorded later) when GroupNorm's backward runs, so the
     // backward adds into it and no axpy is launched; the sum matches float64.
     [Test]

@@ -2,6 +2,7 @@ using AmbientNative.Autograd;
 using AmbientNative.Backends;
 using AmbientNative.Backends.Cpu.Reference;
 using AmbientNative.Tensors;
+using AmbientNative.Training;
 using AmbientNative.Tests.Testing;
 
 namespace AmbientNative.Tests.Ops;
@@ -302,6 +303,41 @@ public class GroupNormOpTests
             var loss = Ops_.Sum(Ops_.Mul(y, seedY)) + Ops_.Sum(Ops_.Mul(z, seedZ));
             tape.Backward(loss);
             Check.Close(xt.Grad!.ToArray(), gx64, 1e-5, $"grad x on {device}");
+        }
+    }
+
+    // Dropout folded into GroupNorm + SiLU: the output and every gradient are those of GroupNormSilu then Ops.Dropout
+    // with the same rng position, bit for bit (the CPU backends mask in place with the same code), and the rng ends
+    // where Ops.Dropout leaves it.
+    [TestCaseSource(nameof(Shapes))]
+    public void Dropout_folded_into_the_op_equals_dropout_after_it(GroupNormArgs a)
+    {
+        var rng = Rand.ForTest();
+        var x = Input(rng, a.Size); var w = Rand.Normal(rng, a.C); var b = Rand.Normal(rng, a.C);
+        var s = Rand.Normal(rng, a.N * a.C); var gy = Rand.Normal(rng, a.Size);
+        foreach (var device in Devices)
+        {
+            float[][] Run(bool folded, out RngState end)
+            {
+                var drop = new Rng(77, 5);
+                using var tape = new Tape();
+                using var xt = Tensor.FromArray(Check.ToFloat(x), XShape(a), device).RequireGrad();
+                using var wt = Tensor.FromArray(Check.ToFloat(w), new Shape(a.C), device).RequireGrad();
+                using var bt = Tensor.FromArray(Check.ToFloat(b), new Shape(a.C), device).RequireGrad();
+                using var st = Tensor.FromArray(Check.ToFloat(s), new Shape(a.N, a.C), device).RequireGrad();
+                var y = folded
+                    ? Ops_.GroupNormSilu(xt, a.Groups, wt, bt, a.Eps, st, DropoutMask.Draw(0.3f, drop, training: true, xt.Numel))
+                    : Ops_.Dropout(Ops_.GroupNormSilu(xt, a.Groups, wt, bt, a.Eps, st), 0.3f, drop, training: true);
+                end = RngState.Of(drop);
+                var yv = y.ToArray();
+                tape.Backward(y, Tensor.FromArray(Check.ToFloat(gy), y.Shape, device));
+                return [yv, xt.Grad!.ToArray(), wt.Grad!.ToArray(), bt.Grad!.ToArray(), st.Grad!.ToArray()];
+            }
+            var f = Run(folded: true, out var endF);
+            var c = Run(folded: false, out var endC);
+            Assert.That(endF, Is.EqualTo(endC), $"rng after the mask on {device}");
+            if (a.Size >= 20) Assert.That(f[0].Count(v => v == 0f), Is.InRange(1, a.Size - 1), "some elements dropped, not all");
+            for (int k = 0; k < f.Length; k++) Assert.That(f[k], Is.EqualTo(c[k]), $"output {k} on {device}");
         }
     }
 

@@ -35,6 +35,7 @@ public partial class FastCpuBackend
             }
             return buffer;
         }, _ => { });
+        if (a.Dropout is { } m) Dropout(y, y, m.P, m.Seed, m.Counter); // in place: the CPU saves the tensor, not the pass
     }
 
     /// <summary>Group ng of x, or of x + shift (formed in <paramref name="buffer"/>) when a shift is given.</summary>

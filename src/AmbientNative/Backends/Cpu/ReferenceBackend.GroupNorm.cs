@@ -6,8 +6,11 @@ namespace AmbientNative.Backends.Cpu;
 public partial class ReferenceBackend
 {
     public virtual void GroupNormForward(Tensor x, Tensor? shift, Tensor? weight, Tensor? bias, Tensor y, Tensor mean,
-        Tensor rstd, GroupNormArgs args) =>
+        Tensor rstd, GroupNormArgs args)
+    {
         GroupNormRef.Forward<float>(R(x), ROpt(shift), ROpt(weight), ROpt(bias), S(y), S(mean), S(rstd), args);
+        if (args.Dropout is { } m) Dropout(y, y, m.P, m.Seed, m.Counter); // in place: each element read, then written
+    }
 
     public virtual void GroupNormBackward(Tensor x, Tensor? shift, Tensor? weight, Tensor? bias, Tensor mean, Tensor rstd,
         Tensor gy, Tensor? gx, Tensor? gshift, Tensor? gweight, Tensor? gbias, GroupNormArgs args) =>

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using AmbientNative.Backends.Cpu.Reference;
 using AmbientNative.Tensors;
 
 namespace AmbientNative.Backends.Cuda;
@@ -10,10 +11,19 @@ internal struct GroupNormKernelArgs
     public ulong X, Shift, W, B, Gy, Y, Mean, Rstd, Gx, GShift, Ws, Gw, Gb;
     public int N, C, Hw, Groups, Silu, Accumulate;
     public float Eps;
+    public int Dropout;
+    public ulong Seed, Counter;
+    public uint Threshold;
+    public float Scale;
 
     public GroupNormKernelArgs(GroupNormArgs g) : this()
     {
         N = g.N; C = g.C; Hw = g.HW; Groups = g.Groups; Silu = g.Silu ? 1 : 0; Accumulate = g.AccumulateGx ? 1 : 0; Eps = g.Eps;
+        if (g.Dropout is { } m)
+        {
+            Dropout = 1; Seed = m.Seed; Counter = m.Counter;
+            Threshold = DropoutRef.KeepThreshold(m.P); Scale = (float)(1 / (1 - (double)m.P));
+        }
     }
 }
 

@@ -18,6 +18,7 @@ public sealed partial class IlgpuCpuBackend
             vx.View, vx.View);
         GroupNormKernels.Forward(views, GnArgs.Of(args, weight != null, shift != null));
         Sync();
+        if (args.Dropout is { } m) Dropout(y, y, m.P, m.Seed, m.Counter); // the fast backend's mask, in place
     }
 
     public override void GroupNormBackward(Tensor x, Tensor? shift, Tensor? weight, Tensor? bias, Tensor mean,
