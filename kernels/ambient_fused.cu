@@ -1,7 +1,8 @@
 // The fused elementwise passes of an Ambient Diffusion training step (specification:
 // Backends/Cpu/Reference/AmbientFusedRef.cs): the network input (noise, masking, c_in, concatenation with the
 // mask) and the loss with its gradient. Each reads its operands once and writes its outputs once. The loss sums
-// each image in a block tree and the batch in one block, both in a fixed order (no float atomics).
+// each image in a block tree and the batch in the last block to finish, both in a fixed order (no float atomics;
+// one integer ticket tells the last block).
 #include "common.cuh"
 
 // Must match AmbientInputArgs in Backends/Cuda/CudaBackend.AmbientFused.cs.
@@ -40,7 +41,9 @@ extern "C" __global__ void ambient_input(AmbientInputArgs a)
 struct AmbientLossArgs
 {
     const float* d; const float* y; const float* mask; const float* weight; const float* gloss;
-    float* out;
+    float* out;             // the loss (forward) or gd (backward)
+    float* partial;         // forward: [n] per-image sums
+    unsigned* ticket;       // forward: 0 between launches (the last block resets it)
     int n, c, cm, hw;
     float scale;
 };
@@ -50,9 +53,9 @@ __device__ __forceinline__ float ambient_mask(const AmbientLossArgs& a, long lon
     return a.mask[i * a.cm * a.hw + (a.cm == 1 ? r % a.hw : r)];
 }
 
-// out[i] = weight[i]·Σ mask⊙(d − y)² over image i: one block (1024 threads, so a batch of a few hundred images
-// fills the GPU in one wave) per image.
-extern "C" __global__ void __launch_bounds__(1024) ambient_loss_images(AmbientLossArgs a)
+// partial[i] = weight[i]·Σ mask⊙(d − y)² over image i: one block (1024 threads, so a batch of a few hundred images
+// fills the GPU in one wave) per image; then out[0] = scale·Σᵢ partial[i] (scale = 1/n) in the last block.
+extern "C" __global__ void __launch_bounds__(1024) ambient_loss(AmbientLossArgs a)
 {
     __shared__ float scratch[32];
     const long long size = (long long)a.c * a.hw;
@@ -67,18 +70,9 @@ extern "C" __global__ void __launch_bounds__(1024) ambient_loss_images(AmbientLo
             s += ambient_mask(a, i, r) * e * e;
         }
         s = an_block_sum(s, scratch);
-        if (threadIdx.x == 0) a.out[i] = a.weight[i] * s;
+        if (threadIdx.x == 0) a.partial[i] = a.weight[i] * s;
     }
-}
-
-// out[0] = scale·Σᵢ d[i] (d: the per-image sums above, scale = 1/n): one block.
-extern "C" __global__ void __launch_bounds__(1024) ambient_loss_mean(AmbientLossArgs a)
-{
-    __shared__ float scratch[32];
-    float s = 0.0f;
-    for (int i = threadIdx.x; i < a.n; i += blockDim.x) s += a.d[i];
-    s = an_block_sum(s, scratch);
-    if (threadIdx.x == 0) a.out[0] = a.scale * s;
+    an_last_block_mean(a.partial, a.n, a.scale, a.out, a.ticket, scratch);
 }
 
 // out = scale·gloss·weight[i]·mask⊙(d − y), scale = 2/n.

@@ -52,6 +52,28 @@ __device__ __forceinline__ T an_block_sum(T v, T* scratch)
     return an_warp_sum(v);            // every warp reduces the partials itself: no broadcast step
 }
 
+// The batch mean of per-block results in the same launch: every block calls this after its thread 0 has written its
+// results to partial[]; the last block to arrive (a ticket from *ticket, which it resets for the next launch) sums
+// partial[0, n) in index order with the block tree of an_block_sum and writes scale * sum to *out. The fences order
+// each block's partial before its ticket, and the last block's reads after its own; the reads bypass L1 (volatile).
+// With blockDim.x threads, the bits are those of a separate one-block launch summing the same partials.
+__device__ __forceinline__ void an_last_block_mean(const float* partial, int n, float scale, float* out,
+                                                   unsigned* ticket, float* scratch)
+{
+    __shared__ int last;
+    __threadfence();
+    __syncthreads();
+    if (threadIdx.x == 0) last = atomicAdd(ticket, 1u) == gridDim.x - 1;
+    __syncthreads();
+    if (!last) return;
+    __threadfence();
+    const volatile float* p = partial;
+    float s = 0.0f;
+    for (int i = threadIdx.x; i < n; i += blockDim.x) s += p[i];
+    s = an_block_sum(s, scratch);
+    if (threadIdx.x == 0) { *out = scale * s; *ticket = 0u; }
+}
+
 // ---- random numbers ----------------------------------------------------------------------------------------
 
 // Philox-4x32-10, word for word Tensors/Rng.Block: block `counter` of stream `key` (dropout, the training noise).

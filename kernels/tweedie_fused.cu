@@ -1,7 +1,7 @@
 // The fused loss of Ambient Tweedie (specification: Backends/Cpu/Reference/TweedieFusedRef.cs): per image i the
 // residual r = a_i·d + b_i·xt − xtn, the loss (1/n)·Σ λ_i·‖r‖² and its gradient w.r.t. d. Each pass reads its
-// operands once; the loss sums each image in a block tree here, and the batch in one block with ambient_fused.cu's
-// ambient_loss_mean (the same "scale·Σ of n per-image sums"), in a fixed order (no atomics).
+// operands once; the loss sums each image in a block tree, and the batch in the last block to finish
+// (an_last_block_mean), in a fixed order (no float atomics).
 #include "common.cuh"
 
 // Must match TweedieLossArgs in Backends/Cuda/CudaBackend.TweedieFused.cs.
@@ -10,7 +10,9 @@ struct TweedieLossArgs
     const float* d; const float* xt; const float* xtn;
     const float* coef;      // [n, 3] rows (a, b, λ)
     const float* gloss;
-    float* out;
+    float* out;             // the loss (forward) or gd (backward)
+    float* partial;         // forward: [n] per-image sums
+    unsigned* ticket;       // forward: 0 between launches (the last block resets it)
     int n, size;            // images, elements per image
     float scale;
 };
@@ -20,8 +22,8 @@ __device__ __forceinline__ float tweedie_residual(const TweedieLossArgs& a, long
     return a.coef[3 * i] * a.d[k] + a.coef[3 * i + 1] * a.xt[k] - a.xtn[k];
 }
 
-// out[i] = λ_i·‖r_i‖²: one block (1024 threads) per image.
-extern "C" __global__ void __launch_bounds__(1024) tweedie_loss_images(TweedieLossArgs a)
+// partial[i] = λ_i·‖r_i‖²: one block (1024 threads) per image; then out[0] = scale·Σᵢ partial[i] in the last block.
+extern "C" __global__ void __launch_bounds__(1024) tweedie_loss(TweedieLossArgs a)
 {
     __shared__ float scratch[32];
     for (int i = blockIdx.x; i < a.n; i += gridDim.x) // uniform over the block
@@ -34,8 +36,9 @@ extern "C" __global__ void __launch_bounds__(1024) tweedie_loss_images(TweedieLo
             s += e * e;
         }
         s = an_block_sum(s, scratch);
-        if (threadIdx.x == 0) a.out[i] = a.coef[3 * i + 2] * s;
+        if (threadIdx.x == 0) a.partial[i] = a.coef[3 * i + 2] * s;
     }
+    an_last_block_mean(a.partial, a.n, a.scale, a.out, a.ticket, scratch);
 }
 
 // out = scale·gloss·λ_i·a_i·r, scale = 2/n.

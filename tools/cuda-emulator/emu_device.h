@@ -58,13 +58,15 @@ inline float an_cvt_tf32(float x)
 inline void an_mma_tf32(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) { an_emu_rt.mma_tf32_m16n8k8(d, a, b, d); }
 
 // Only the built-ins kernels/*.cu use: a kernel that needs another fails to compile here with clang's message, and
-// its host model is added then (atomics would be plain read-modify-writes: emulated threads never run at once).
+// its host model is added then (atomics are plain read-modify-writes: emulated threads never run at once).
 struct __attribute__((aligned(16))) float4 { float x, y, z, w; };
 struct __attribute__((aligned(16))) uint4 { unsigned x, y, z, w; };
 inline float4 make_float4(float x, float y, float z, float w) { return float4{x, y, z, w}; }
 inline uint4 make_uint4(unsigned x, unsigned y, unsigned z, unsigned w) { return uint4{x, y, z, w}; }
 
 inline float __fadd_rn(float a, float b) { return a + b; } // kernels are built with -ffp-contract=off
+inline unsigned atomicAdd(unsigned* p, unsigned v) { const unsigned old = *p; *p = old + v; return old; }
+inline void __threadfence() {} // one host thread runs every emulated thread: memory is always coherent
 inline float __int_as_float(int i) { float f; memcpy(&f, &i, 4); return f; }
 inline unsigned __float_as_uint(float f) { unsigned u; memcpy(&u, &f, 4); return u; }
 inline float __uint_as_float(unsigned u) { float f; memcpy(&f, &u, 4); return f; }

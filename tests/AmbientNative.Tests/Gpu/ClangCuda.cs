@@ -35,7 +35,7 @@ internal sealed partial class ClangCuda : IDisposable
         extern "C" __device__ float cosf(float); extern "C" __device__ float sinf(float);
         extern "C" __device__ double exp(double); extern "C" __device__ double sqrt(double); extern "C" __device__ double log(double);
         extern "C" __device__ double cos(double);
-        __device__ void __syncthreads();
+        __device__ void __syncthreads(); __device__ void __threadfence();
         __device__ float __shfl_xor_sync(unsigned, float, int, int = 32);
         __device__ double __shfl_xor_sync(unsigned, double, int, int = 32);
         __device__ int __shfl_xor_sync(unsigned, int, int, int = 32);

@@ -37,6 +37,7 @@ internal static class TweedieFusedCheck
         using Tensor loss = Tensor.Full(new Shape(1), float.NaN, device), gd = Tensor.Full(image, float.NaN, device);
         backend.TweedieLoss(td, txt, txtn, tc, loss, g);
         float first = loss.ToArray()[0];
+        backend.Fill(loss, float.NaN); // the second call must write it again (on CUDA: the first launch reset its ticket)
         backend.TweedieLoss(td, txt, txtn, tc, loss, g);
         backend.TweedieLossBackward(td, txt, txtn, tc, tg, gd, g);
 

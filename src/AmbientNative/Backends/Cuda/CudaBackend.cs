@@ -37,6 +37,27 @@ public sealed partial class CudaBackend : IBackend
 
     public Storage Allocate(int length) => new CudaStorage(this, length);
 
+    private CudaStorage? _ticket;
+
+    /// <summary>
+    /// One device word, zero between launches: the ticket the blocks of a loss kernel draw so that the last one to
+    /// finish sums the batch (an_last_block_mean in common.cuh, which resets it). Kernels on our one stream never
+    /// overlap, so one word serves them all.
+    /// </summary>
+    internal ulong Ticket
+    {
+        get
+        {
+            if (_ticket == null)
+            {
+                _ticket = new CudaStorage(this, 1);
+                Context.MakeCurrent();
+                CudaDriver.MemsetD32Async(_ticket.Pointer, 0, 1, Context.Stream);
+            }
+            return _ticket.Pointer;
+        }
+    }
+
     public void Fill(Tensor y, float value)
     {
         Context.MakeCurrent();
