@@ -69,18 +69,20 @@ extern "C" __global__ void __launch_bounds__(256) groupnorm_forward(GnArgs a)
     }
     // Dropout: one Philox block covers four consecutive elements of the tensor; when the group starts on a block
     // boundary (size % 4 == 0, as in every U-Net layer) a thread takes whole blocks, else each element draws its own.
-    if ((size & 3) == 0)
+    // (The whole-block path also stores 16 bytes at once, so it wants y 16-byte aligned: fresh allocations are.)
+    if ((size & 3) == 0 && (reinterpret_cast<unsigned long long>(a.y) & 15) == 0)
         for (int q = threadIdx.x; q < size / 4; q += blockDim.x)
         {
             const uint4 w = philox(a.seed, a.counter + (unsigned long long)((start >> 2) + q));
             const unsigned words[4] = {w.x, w.y, w.z, w.w};
+            float o[4];
 #pragma unroll
             for (int t = 0; t < 4; ++t)
             {
-                const int i = 4 * q + t;
-                const float v = gn_y(a, x, ng, g, cg, i, mu, r);
-                y[i] = (words[t] >> 8) < a.threshold ? v * a.scale : 0.0f;
+                const float v = gn_y(a, x, ng, g, cg, 4 * q + t, mu, r);
+                o[t] = (words[t] >> 8) < a.threshold ? v * a.scale : 0.0f;
             }
+            reinterpret_cast<float4*>(y)[q] = make_float4(o[0], o[1], o[2], o[3]); // y + start: 16-byte aligned
         }
     else
         for (int i = threadIdx.x; i < size; i += blockDim.x)

@@ -116,8 +116,9 @@ public static partial class Ops
         B(x).Slice(x, y, a, start);
         return Tape.Record(y, [x], gy =>
         {
-            // The pieces of a Split reach x one after another: the first writes x's gradient (zeros around it), the
-            // others add into their part of it, so no piece costs a full-size temporary and a full-size add.
+            // When x already has a gradient (another slice of it, as the pieces of a Split, or another consumer), this
+            // slice's gradient is added into its part of it: no full-size temporary, no full-size add. Otherwise it
+            // becomes x's gradient, zeros around the part.
             if (Tape.AccumulationTarget(x) is { } into)
             {
                 B(x).SliceBackwardAdd(gy, into, a, start);
@@ -131,8 +132,8 @@ public static partial class Ops
 
     /// <summary>
     /// Consecutive slices of the given sizes along <paramref name="axis"/> (they must add up to its length). Each piece
-    /// is recorded as its own slice, so the tape needs no multi-output entries; the first piece's backward writes a
-    /// full-size gradient of x (zeros outside the piece), the others add into their part of it.
+    /// is recorded as its own slice, so the tape needs no multi-output entries; the piece whose gradient reaches x first
+    /// writes a full-size gradient of x (zeros outside the piece), the others add into their part of it.
     /// </summary>
     public static Tensor[] Split(Tensor x, int axis, int[] sizes)
     {

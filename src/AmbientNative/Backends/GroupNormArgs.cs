@@ -6,7 +6,8 @@ namespace AmbientNative.Backends;
 /// <see cref="AccumulateGx"/> the backward adds x's gradient to gx (which holds an earlier one) instead of overwriting
 /// it: x already has a gradient from another consumer, and the sum then needs no temporary tensor or separate add.
 /// With <see cref="Dropout"/>, the forward writes the output masked (element i of y as <see cref="DropoutMask"/>
-/// says): GroupNorm → SiLU → dropout in one pass. The backward ignores it: its gy is the gradient of the output before
+/// says): GroupNorm → SiLU → dropout in one pass on the GPU (the CPU backends mask the output in place afterwards: a second
+/// pass, saving only the separate tensor). The backward ignores it: its gy is the gradient of the output before
 /// dropout (the op masks the incoming gradient first).
 /// </summary>
 public readonly record struct GroupNormArgs(int N, int C, int HW, int Groups, float Eps, bool Silu = false, bool AccumulateGx = false,
