@@ -34,17 +34,39 @@ struct GnArgs
 
 __device__ __forceinline__ float gn_sigmoid(float z) { return 1.0f / (1.0f + expf(-z)); }
 
-// Element i of group ng's input: x, or x + shift of its channel (the same float add as a separate broadcast op).
-__device__ __forceinline__ float gn_x(const GnArgs& a, const float* x, int ng, int i)
+// Calls f(cl, i) for the elements i of one group this thread owns (i = threadIdx.x + k·blockDim.x, in that order),
+// cl = i / hw being i's channel within the group. When blockDim.x divides hw (every U-Net layer from 16×16 up), the
+// channel advances every hw / blockDim.x elements, so the loops divide by nothing per element (an integer division by
+// a runtime value is ~20 instructions: more than the element's share of a memory-bound pass); else one each.
+template <typename F>
+__device__ __forceinline__ void gn_each(const GnArgs& a, int size, F f)
 {
-    return a.shift == nullptr ? x[i] : x[i] + a.shift[(long long)ng * (a.c / a.groups) + i / a.hw];
+    if (a.hw % blockDim.x == 0)
+    {
+        const int per = a.hw / blockDim.x;
+        int cl = 0, k = 0;
+        for (int i = threadIdx.x; i < size; i += blockDim.x)
+        {
+            f(cl, i);
+            if (++k == per) { k = 0; ++cl; }
+        }
+    }
+    else
+        for (int i = threadIdx.x; i < size; i += blockDim.x) f(i / a.hw, i);
 }
 
-// Output element i of group ng (sample n, group g of cg channels): the normalized value, affine, SiLU when fused.
-__device__ __forceinline__ float gn_y(const GnArgs& a, const float* x, int ng, int g, int cg, int i, float mu, float r)
+// Element i (of channel cl) of group ng's input: x, or x + shift of its channel (the same float add as a separate
+// broadcast op).
+__device__ __forceinline__ float gn_x(const GnArgs& a, const float* x, int ng, int cl, int i)
 {
-    float z = (gn_x(a, x, ng, i) - mu) * r;
-    if (a.w != nullptr) { const int c = g * cg + i / a.hw; z = z * a.w[c] + a.b[c]; }
+    return a.shift == nullptr ? x[i] : x[i] + a.shift[(long long)ng * (a.c / a.groups) + cl];
+}
+
+// Output element i (of channel cl) of group ng, group g of cg channels: the normalized value, affine, SiLU when fused.
+__device__ __forceinline__ float gn_y(const GnArgs& a, const float* x, int ng, int g, int cg, int cl, int i, float mu, float r)
+{
+    float z = (gn_x(a, x, ng, cl, i) - mu) * r;
+    if (a.w != nullptr) { const int c = g * cg + cl; z = z * a.w[c] + a.b[c]; }
     return a.silu ? z * gn_sigmoid(z) : z;
 }
 
@@ -55,16 +77,16 @@ extern "C" __global__ void __launch_bounds__(256) groupnorm_forward(GnArgs a)
     const long long start = (long long)ng * size; // (n*C + g*cg)*HW
     const float* x = a.x + start;
     float s = 0.0f;
-    for (int i = threadIdx.x; i < size; i += blockDim.x) s += gn_x(a, x, ng, i);
+    gn_each(a, size, [&](int cl, int i) { s += gn_x(a, x, ng, cl, i); });
     const float mu = an_block_sum(s, scratch) / size;
     float q = 0.0f;
-    for (int i = threadIdx.x; i < size; i += blockDim.x) { const float d = gn_x(a, x, ng, i) - mu; q += d * d; }
+    gn_each(a, size, [&](int cl, int i) { const float d = gn_x(a, x, ng, cl, i) - mu; q += d * d; });
     const float r = 1.0f / sqrtf(an_block_sum(q, scratch) / size + a.eps);
     if (threadIdx.x == 0) { a.mean[ng] = mu; a.rstd[ng] = r; }
     float* y = a.y + start;
     if (!a.dropout)
     {
-        for (int i = threadIdx.x; i < size; i += blockDim.x) y[i] = gn_y(a, x, ng, g, cg, i, mu, r);
+        gn_each(a, size, [&](int cl, int i) { y[i] = gn_y(a, x, ng, g, cg, cl, i, mu, r); });
         return;
     }
     // Dropout: one Philox block covers four consecutive elements of the tensor; when the group starts on a block
@@ -75,24 +97,26 @@ extern "C" __global__ void __launch_bounds__(256) groupnorm_forward(GnArgs a)
         {
             const uint4 w = philox(a.seed, a.counter + (unsigned long long)((start >> 2) + q));
             const unsigned words[4] = {w.x, w.y, w.z, w.w};
+            const int i0 = 4 * q, cl0 = i0 / a.hw, p0 = i0 - cl0 * a.hw; // one division per four elements
             float o[4];
 #pragma unroll
             for (int t = 0; t < 4; ++t)
             {
-                const float v = gn_y(a, x, ng, g, cg, 4 * q + t, mu, r);
+                const int cl = p0 + t < a.hw ? cl0 : (i0 + t) / a.hw; // divides only where the four cross a channel
+                const float v = gn_y(a, x, ng, g, cg, cl, i0 + t, mu, r);
                 o[t] = (words[t] >> 8) < a.threshold ? v * a.scale : 0.0f;
             }
             reinterpret_cast<float4*>(y)[q] = make_float4(o[0], o[1], o[2], o[3]); // y + start: 16-byte aligned
         }
     else
-        for (int i = threadIdx.x; i < size; i += blockDim.x)
+        gn_each(a, size, [&](int cl, int i)
         {
             const long long e = start + i;
             const uint4 w = philox(a.seed, a.counter + (unsigned long long)(e >> 2));
             const unsigned t = (unsigned)(e & 3), word = t == 0 ? w.x : t == 1 ? w.y : t == 2 ? w.z : w.w;
-            const float v = gn_y(a, x, ng, g, cg, i, mu, r);
+            const float v = gn_y(a, x, ng, g, cg, cl, i, mu, r);
             y[i] = (word >> 8) < a.threshold ? v * a.scale : 0.0f;
-        }
+        });
 }
 
 // dz = dL/dz for z = w*xhat + b: gy, times SiLU'(z) when fused.
@@ -132,7 +156,7 @@ extern "C" __global__ void __launch_bounds__(256) groupnorm_backward(GnArgs a)
         for (int q = threadIdx.x; q < a.hw; q += blockDim.x)
         {
             const int i = cl * a.hw + q;
-            const float xh = (gn_x(a, x, ng, i) - mu) * r, dz = gn_dz(a, gy[i], xh, wc, bc);
+            const float xh = (gn_x(a, x, ng, cl, i) - mu) * r, dz = gn_dz(a, gy[i], xh, wc, bc);
             sd += dz;
             sdx += dz * xh;
         }
@@ -151,12 +175,11 @@ extern "C" __global__ void __launch_bounds__(256) groupnorm_backward(GnArgs a)
     float* gx = a.gx != nullptr ? a.gx + start : nullptr;
     if (a.gshift == nullptr)
     {
-        for (int i = threadIdx.x; i < size; i += blockDim.x)
+        gn_each(a, size, [&](int cl, int i)
         {
-            const int c = g * cg + i / a.hw;
-            const float v = gn_gx(a, gn_x(a, x, ng, i), gy[i], mu, r, md, mdx, c);
+            const float v = gn_gx(a, gn_x(a, x, ng, cl, i), gy[i], mu, r, md, mdx, g * cg + cl);
             gx[i] = a.accumulate ? __fadd_rn(gx[i], v) : v; // rounded v, then the add: as axpy would (no fma)
-        }
+        });
         return;
     }
     // Channel by channel, so each channel's gx can be summed for the shift's gradient.
@@ -167,7 +190,7 @@ extern "C" __global__ void __launch_bounds__(256) groupnorm_backward(GnArgs a)
         for (int q = threadIdx.x; q < a.hw; q += blockDim.x)
         {
             const int i = cl * a.hw + q;
-            const float v = gn_gx(a, gn_x(a, x, ng, i), gy[i], mu, r, md, mdx, c);
+            const float v = gn_gx(a, gn_x(a, x, ng, cl, i), gy[i], mu, r, md, mdx, c);
             if (gx != nullptr) gx[i] = a.accumulate ? __fadd_rn(gx[i], v) : v;
             sg += v;
         }

@@ -157,6 +157,7 @@ public class CudaGemmGroupNormTests
     // when a group does not start on a block boundary), the kept values within float rounding of float64.
     [TestCase(2, 64, 256, 32)] // groups of 512: whole blocks per thread
     [TestCase(3, 6, 35, 3)]    // groups of 70: 70 % 4 != 0, each element draws its block
+    [TestCase(2, 8, 3, 2)]     // groups of 12 of 3-pixel channels: whole blocks that straddle channels
     public void GroupNorm_with_dropout_masks_like_DropoutRef(int n, int c, int hw, int groups)
     {
         var dev = Gpu.Device();
