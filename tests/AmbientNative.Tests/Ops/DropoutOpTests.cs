@@ -1,3 +1,4 @@
+using AmbientNative.Backends;
 using AmbientNative.Autograd;
 using AmbientNative.Backends.Cpu.Reference;
 using AmbientNative.Tensors;
@@ -109,5 +110,25 @@ public class DropoutOpTests
         using var x = Tensor.Randn(new Shape(2, 3), Rand.ForTest());
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => Ops_.Dropout(x, p, new Rng(1), true))!;
         Assert.That(e.Message, Does.Contain("dropout").And.Contain("[2, 3]"));
+        e = Assert.Throws<ArgumentOutOfRangeException>(() => DropoutMask.Draw(p, new Rng(1), true, 6))!;
+        Assert.That(e.Message, Does.Contain("dropout").And.Contain("6 elements"));
+    }
+
+    // The mask GroupNorm folds in: drawn where Ops.Dropout would draw it, advancing the rng by the blocks it reads;
+    // none (and no rng use) when dropout is the identity.
+    [Test]
+    public void A_drawn_mask_is_the_rng_position_and_advances_it_like_the_op()
+    {
+        var rng = new Rng(9, 40);
+        var m = DropoutMask.Draw(0.2f, rng, training: true, numel: 41)!.Value;
+        Assert.That((m.P, m.Seed, m.Counter), Is.EqualTo((0.2f, 9UL, 40UL)));
+        Assert.That(rng.Counter, Is.EqualTo(40UL + 11), "41 elements read 11 Philox blocks");
+        Assert.That(DropoutMask.Draw(0.2f, rng, training: false, numel: 41), Is.Null);
+        Assert.That(DropoutMask.Draw(0f, rng, training: true, numel: 41), Is.Null);
+        Assert.That(rng.Counter, Is.EqualTo(51UL), "the identity draws nothing");
+        using var net = new AmbientNative.Nn.GroupNorm(Device.Cpu, 8, 1e-5f);
+        using var x = Tensor.Randn(new Shape(1, 8, 2, 2), Rand.ForTest());
+        var e = Assert.Throws<ArgumentException>(() => net.Forward(x, silu: false, dropout: m))!;
+        Assert.That(e.Message, Does.Contain("dropout").And.Contain("SiLU"));
     }
 }
