@@ -19,7 +19,7 @@ public partial class FastCpuBackend
     internal static void DropoutMask(HostArray x, HostArray y, int n, float p, ulong seed, ulong counter, bool simd)
     {
         uint threshold = DropoutRef.KeepThreshold(p);
-        float scale = (float)(1 / (1 - (double)p));
+        float scale = DropoutRef.KeepScale(p);
         const int group = 4 * PhiloxSimd.Blocks; // elements per eight-block Philox call
         var thresholds = Vector512.Create(threshold);
         var scales = Vector512.Create(scale);

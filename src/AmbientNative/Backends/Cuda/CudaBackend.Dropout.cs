@@ -17,7 +17,7 @@ public sealed partial class CudaBackend
         var a = new DropoutArgs
         {
             X = P(x), Y = P(y), N = x.Numel, Seed = seed, Counter = counter,
-            Threshold = DropoutRef.KeepThreshold(p), Scale = (float)(1 / (1 - (double)p)),
+            Threshold = DropoutRef.KeepThreshold(p), Scale = DropoutRef.KeepScale(p),
         };
         Launch("elementwise.cu", "dropout", ElementwiseGrid((x.Numel + 3) / 4), 256, a);
     }

@@ -22,7 +22,7 @@ internal struct GroupNormKernelArgs
         if (g.Dropout is { } m)
         {
             Dropout = 1; Seed = m.Seed; Counter = m.Counter;
-            Threshold = DropoutRef.KeepThreshold(m.P); Scale = (float)(1 / (1 - (double)m.P));
+            Threshold = DropoutRef.KeepThreshold(m.P); Scale = DropoutRef.KeepScale(m.P);
         }
     }
 }

@@ -15,6 +15,9 @@ public static class DropoutRef
     /// <summary>Keep iff (word &gt;&gt; 8) &lt; threshold: probability threshold/2²⁴ = 1 − p to within 2⁻²⁵, compared in integers.</summary>
     public static uint KeepThreshold(double p) => (uint)Math.Round((1 - p) * (1 << 24));
 
+    /// <summary>The survivors' factor 1/(1−p) in float, rounded from double as <see cref="Apply{T}"/> rounds it for float.</summary>
+    public static float KeepScale(double p) => (float)(1 / (1 - p));
+
     /// <summary>Philox blocks consumed by a mask of n elements (four 32-bit words per block).</summary>
     public static ulong Blocks(int n) => ((ulong)n + 3) / 4;
 
