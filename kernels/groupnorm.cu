@@ -119,6 +119,52 @@ extern "C" __global__ void __launch_bounds__(256) groupnorm_forward(GnArgs a)
         });
 }
 
+// Block totals of NV per-channel sums for the cg channels of a group, GN_CHUNK channels per pair of barriers:
+// partial(cl, v) gives this thread's sums for channel cl; each warp adds its lanes' with shuffles (no barrier), a
+// barrier, then warp j adds the warps' totals of channels j, j + warps, ... and lane 0 keeps them; after a second
+// barrier every thread is handed them in channel order, total(cl, t). That is an_block_sum's tree, so the same bits,
+// but a barrier per chunk instead of two per channel and sum: those lined every warp up behind each channel's
+// slowest load, 4·cg barriers per pass (32 at the U-Net's 8-channel groups).
+#define GN_CHUNK 16
+template <int NV, typename Partial, typename Total>
+__device__ __forceinline__ void gn_channel_totals(int cg, Partial partial, Total total)
+{
+    __shared__ float part[NV][GN_CHUNK][32]; // [sum][channel of the chunk][warp]
+    __shared__ float tot[NV][GN_CHUNK];
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+    for (int c0 = 0; c0 < cg; c0 += GN_CHUNK)
+    {
+        const int cn = min(GN_CHUNK, cg - c0);
+        for (int j = 0; j < cn; ++j)
+        {
+            float v[NV];
+            partial(c0 + j, v);
+#pragma unroll
+            for (int s = 0; s < NV; ++s)
+            {
+                const float w = an_warp_sum(v[s]);
+                if (lane == 0) part[s][j][warp] = w;
+            }
+        }
+        __syncthreads(); // also: every thread has read the previous chunk's tot
+        for (int j = warp; j < cn; j += warps)
+#pragma unroll
+            for (int s = 0; s < NV; ++s)
+            {
+                const float t = an_warp_sum(lane < warps ? part[s][j][lane] : 0.0f);
+                if (lane == 0) tot[s][j] = t;
+            }
+        __syncthreads(); // also: part is free for the next chunk
+        for (int j = 0; j < cn; ++j)
+        {
+            float t[NV];
+#pragma unroll
+            for (int s = 0; s < NV; ++s) t[s] = tot[s][j];
+            total(c0 + j, t);
+        }
+    }
+}
+
 // dz = dL/dz for z = w*xhat + b: gy, times SiLU'(z) when fused.
 __device__ __forceinline__ float gn_dz(const GnArgs& a, float gy, float xhat, float wc, float bc)
 {
@@ -141,14 +187,13 @@ __device__ __forceinline__ float gn_gx(const GnArgs& a, float xv, float gy, floa
 // gx = rstd * (dxhat - sum(dxhat)/M - xhat * sum(dxhat * xhat)/M).
 extern "C" __global__ void __launch_bounds__(256) groupnorm_backward(GnArgs a)
 {
-    __shared__ float scratch[32];
     const int ng = blockIdx.x, n = ng / a.groups, g = ng % a.groups, cg = a.c / a.groups, size = cg * a.hw;
     const long long start = (long long)ng * size;
     const float mu = a.mean[ng], r = a.rstd[ng];
     const float* x = a.x + start;
     const float* gy = a.gy + start;
     float sum_d = 0.0f, sum_dx = 0.0f;
-    for (int cl = 0; cl < cg; ++cl)
+    gn_channel_totals<2>(cg, [&](int cl, float (&v)[2])
     {
         const int c = g * cg + cl;
         const float wc = a.w != nullptr ? a.w[c] : 1.0f, bc = a.w != nullptr ? a.b[c] : 0.0f;
@@ -160,16 +205,21 @@ extern "C" __global__ void __launch_bounds__(256) groupnorm_backward(GnArgs a)
             sd += dz;
             sdx += dz * xh;
         }
-        sd = an_block_sum(sd, scratch);
-        sdx = an_block_sum(sdx, scratch);
+        v[0] = sd;
+        v[1] = sdx;
+    },
+    [&](int cl, const float (&t)[2])
+    {
+        const int c = g * cg + cl;
         if (a.ws != nullptr && threadIdx.x == 0)
         {
-            a.ws[(long long)n * a.c + c] = sd;
-            a.ws[((long long)a.n + n) * a.c + c] = sdx;
+            a.ws[(long long)n * a.c + c] = t[0];
+            a.ws[((long long)a.n + n) * a.c + c] = t[1];
         }
-        sum_d += wc * sd;
-        sum_dx += wc * sdx;
-    }
+        const float wc = a.w != nullptr ? a.w[c] : 1.0f;
+        sum_d += wc * t[0];
+        sum_dx += wc * t[1];
+    });
     if (a.gx == nullptr && a.gshift == nullptr) return;
     const float md = sum_d / size, mdx = sum_dx / size;
     float* gx = a.gx != nullptr ? a.gx + start : nullptr;
@@ -183,20 +233,19 @@ extern "C" __global__ void __launch_bounds__(256) groupnorm_backward(GnArgs a)
         return;
     }
     // Channel by channel, so each channel's gx can be summed for the shift's gradient.
-    for (int cl = 0; cl < cg; ++cl)
+    gn_channel_totals<1>(cg, [&](int cl, float (&sg)[1])
     {
         const int c = g * cg + cl;
-        float sg = 0.0f;
+        sg[0] = 0.0f;
         for (int q = threadIdx.x; q < a.hw; q += blockDim.x)
         {
             const int i = cl * a.hw + q;
             const float v = gn_gx(a, gn_x(a, x, ng, cl, i), gy[i], mu, r, md, mdx, c);
             if (gx != nullptr) gx[i] = a.accumulate ? __fadd_rn(gx[i], v) : v;
-            sg += v;
+            sg[0] += v;
         }
-        sg = an_block_sum(sg, scratch);
-        if (threadIdx.x == 0) a.gshift[(long long)ng * cg + cl] = sg;
-    }
+    },
+    [&](int cl, const float (&t)[1]) { if (threadIdx.x == 0) a.gshift[(long long)ng * cg + cl] = t[0]; });
 }
 
 // gw[c] = sum over samples of the sum(dz * xhat) partials, gb[c] of the sum(dz) partials. A block takes 32 channels

@@ -73,13 +73,15 @@ public class CudaGemmGroupNormTests
         Check.Close(c.ToArray(), c64, Tol, $"{g}");
     }
 
-    // The CPU tests' awkward shapes plus U-Net-like ones: 32 groups of 2 and 4 channels at 32x32 and 8x8, and an
-    // H*W below the backward's minimum block.
+    // The CPU tests' awkward shapes plus U-Net-like ones: 32 groups of 2 and 4 channels at 32x32 and 8x8, an H*W below
+    // the backward's minimum block, and groups wider than its per-barrier chunk of channels.
     public static IEnumerable<TestCaseData> GroupNorms() =>
         from a in GroupNormOpTests.Shapes.Concat([new GroupNormArgs(2, 64, 1024, 32, 1e-5f), new GroupNormArgs(3, 128, 64, 32, 1e-6f), new GroupNormArgs(2, 6, 35, 3, 1e-5f),
                 // more samples than the parameter gradient's 8 slices (23: slices of 3, the last of 2), and channels
                 // that leave the second 32-channel block partly empty
-                new GroupNormArgs(23, 40, 9, 8, 1e-5f)])
+                new GroupNormArgs(23, 40, 9, 8, 1e-5f),
+                // groups of more channels than the backward sums per barrier (16): 40 = 16 + 16 + 8, and 18 = 16 + 2
+                new GroupNormArgs(2, 40, 9, 1, 1e-5f), new GroupNormArgs(1, 36, 256, 2, 1e-5f)])
         from silu in new[] { false, true }
         from v in new[] { (Affine: true, Shifted: false), (Affine: false, Shifted: false), (Affine: true, Shifted: true) }
         where !v.Shifted || a.ChannelsPerGroup > 1 // one channel per group normalizes the shift away: its gradient is 0
