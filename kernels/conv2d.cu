@@ -6,6 +6,8 @@
 //   weight grad  gw[co,c]   = sum_{n,q}   gy[n,co,q]    * x[n,ci,in(q,tap)]          (c = ci*K*K + tap)
 //   bias grad    gb[co]     = sum_{n,q}   gy[n,co,q]     (the weight-grad blocks of column tile 0 add up the gy
 //                                                          values they load anyway: no pass, no launch of its own)
+//   residual     y[n,co,p]  = (conv + bias + r[n,co,p]) * scale, when given: the U-Net block's junction (h + skip)·√½
+//                                                          in the forward's epilogue (ConvResidual)
 //
 // All three share one 128x128 block tile, BK = 8 deep, double-buffered in shared memory (one barrier per
 // step), 256 threads each holding an 8x8 register tile of the output. The block tile's M axis is always a
@@ -39,8 +41,10 @@ struct ConvArgs
     const float* gy;    // [N, Cout, OH, OW]
     float* out;         // y, gx, or gw (or the split-K workspace: one gw-shaped slice per split)
     float* gbias;       // weight grad: gb [Cout] (or the workspace's bias part: one [Cout] slice per split), or null
+    const float* residual; // forward: y's shape, or null; then y = (conv + bias + residual) * scale (ConvResidual)
     int n, cin, h, wd, cout, k, stride, pad, oh, ow;
     int steps_per_split; // weight grad: k-steps (BK output pixels of one image each) per blockIdx.z
+    float scale;
 };
 
 // out[i] = sum of the splits' slices of ws (len each), then out_b likewise from ws_b (len_b each; 0 = none).
@@ -353,7 +357,12 @@ __device__ __forceinline__ void conv_pixel_gemm(const ConvArgs& a)
         const float b = (!kDataGrad && a.bias != nullptr) ? a.bias[m] : 0.0f;
 #pragma unroll
         for (int j = 0; j < 8; ++j)
-            if (base[j] >= 0) a.out[base[j] + m * HoWo] = acc[i][j] + b;
+            if (base[j] >= 0)
+            {
+                const int o = base[j] + m * HoWo;
+                const float v = acc[i][j] + b; // rounded here, as when the junction was a separate add_scaled pass
+                a.out[o] = (kDataGrad || a.residual == nullptr) ? v : (v + a.residual[o]) * a.scale;
+            }
     }
 }
 

@@ -45,4 +45,12 @@ public sealed class Conv2d : Module
         var y = Ops.Conv2d(x, Weight, null, Stride, pad) * Ops.Sigmoid(Ops.Conv2d(x, Gate, null, Stride, pad));
         return y + Ops.Reshape(Bias, 1, OutChannels, 1, 1);
     }
+
+    /// <summary>
+    /// (Forward(x) + skip)·scale, a residual junction: one op when ungated (<see cref="Ops.Conv2dAddScaled"/>, the
+    /// same bits as the two ops); a gated conv is followed by <see cref="Ops.AddScaled"/>.
+    /// </summary>
+    public Tensor ForwardAddScaled(Tensor x, Tensor skip, float scale) => Gate == null
+        ? Ops.Conv2dAddScaled(x, Weight, Bias, Stride, Kernel / 2, skip, scale)
+        : Ops.AddScaled(Forward(x), skip, scale);
 }

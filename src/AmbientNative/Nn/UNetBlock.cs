@@ -17,7 +17,8 @@ public enum Resample { None, Down, Up }
 /// </code>
 /// Fusions keep tensors of the block's size from being written and re-read: h + affine(emb) is norm1's shift
 /// (GroupNorm normalizes the sum as it reads h) and the dropout after it is applied as norm1 writes its output; each
-/// residual junction (a + b)·√½ is one op (Ops.AddScaled).
+/// residual junction (conv(·) + skip)·√½ is part of its convolution (Conv2d.ForwardAddScaled: on the GPU, the conv's
+/// epilogue), so conv1's and proj's own outputs are never written.
 /// Resampling departs from EDM as the issue asks. Down: conv0 is a 3×3 convolution with stride 2 (padding 1), where
 /// EDM averages 2×2 then convolves. Up: nearest ×2 then the 3×3 conv0, which is what EDM's [1,1] filter does too.
 /// The skip resamples the EDM way, then applies its 1×1 conv: 2×2 average pooling for Down (keeps all four pixels,
@@ -85,7 +86,6 @@ public sealed class UNetBlock : Module
         // dropout(SiLU(norm1(h + affine(emb)))) in one op: neither the sum nor the undropped output is written.
         var mask = DropoutMask.Draw(_dropout, dropoutRng, Training, h.Numel);
         h = Norm1.Forward(h, silu: true, shift: Affine.Forward(emb), dropout: mask);
-        h = Conv1.Forward(h);
 
         var s = Resample switch
         {
@@ -94,10 +94,10 @@ public sealed class UNetBlock : Module
             _ => x,
         };
         if (Skip != null) s = Skip.Forward(s);
-        x = Ops.AddScaled(h, s, SkipScale);
+        x = Conv1.ForwardAddScaled(h, s, SkipScale);
 
         if (Qkv == null) return x;
         var a = Attention.Forward(Qkv.Forward(Norm2!.Forward(x)));
-        return Ops.AddScaled(Proj!.Forward(a), x, SkipScale);
+        return Proj!.ForwardAddScaled(a, x, SkipScale);
     }
 }

@@ -78,6 +78,14 @@ public class CudaConvTests
         using var ynb = Gpu.Poisoned(ys, dev);
         be.Conv2dForward(xt, wt, null, ynb, g);
         Check.Close(ynb.ToArray(), y64nb, tol, $"forward without bias {g}");
+        // The residual junction in the epilogue: (conv + bias + skip)·scale.
+        var skip = Rand.Normal(rng, g.OutputSize);
+        const float scale = 0.70710677f;
+        var yres64 = new double[g.OutputSize]; BinaryRef.AddScaled<double>(y64, skip, scale, yres64);
+        using var skipt = Tensor.FromArray(Check.ToFloat(skip), ys, dev);
+        using var yres = Gpu.Poisoned(ys, dev);
+        be.Conv2dForward(xt, wt, bt, yres, g, new ConvResidual(skipt, scale));
+        Check.Close(yres.ToArray(), yres64, tol, $"forward with a residual {g}");
 
         using var gx = Gpu.Poisoned(xs, dev);
         be.Conv2dBackwardData(gyt, wt, gx, g);
@@ -92,6 +100,11 @@ public class CudaConvTests
         be.Conv2dBackwardWeight(xt, gyt, gw2, null, g);
         Check.Close(gw2.ToArray(), gw64, tol, $"weight grad without bias {g}");
     }
+
+    // The epilogue's junction rounds the conv first, as the separate add_scaled pass did: the same bits, both ways.
+    [TestCaseSource(typeof(Conv2dAddScaledOpTests), nameof(Conv2dAddScaledOpTests.Geometries))]
+    public void Conv2dAddScaled_gives_the_bits_of_conv2d_then_add_scaled(Conv2dGeometry g) =>
+        Conv2dAddScaledOpTests.FusedEqualsComposition(Gpu.Device(), g, skipIsInput: false);
 
     [Test]
     public void Autograd_through_ops_on_cuda_matches_reference()

@@ -7,9 +7,10 @@ namespace AmbientNative.Backends.Cuda;
 [StructLayout(LayoutKind.Sequential)]
 internal struct ConvArgs
 {
-    public ulong X, W, Bias, Gy, Out, GBias;
+    public ulong X, W, Bias, Gy, Out, GBias, Residual;
     public int N, Cin, H, Wd, Cout, K, Stride, Pad, OH, OW;
     public int StepsPerSplit;
+    public float Scale;
 
     public ConvArgs(Conv2dGeometry g) : this()
     {
@@ -47,9 +48,11 @@ public sealed partial class CudaBackend
 
     private string ConvKernel(string name) => _convTf32 ? name + "_tf32" : name;
 
-    public void Conv2dForward(Tensor x, Tensor w, Tensor? bias, Tensor y, Conv2dGeometry g)
+    /// <summary>The residual junction, when given, is the forward kernels' epilogue: (acc + bias + skip)·scale.</summary>
+    public void Conv2dForward(Tensor x, Tensor w, Tensor? bias, Tensor y, Conv2dGeometry g, ConvResidual? residual = null)
     {
-        var a = new ConvArgs(g) { X = P(x), W = P(w), Bias = POpt(bias), Out = P(y) };
+        if (residual is { } r) SameSize("Conv2dForward residual", r.Skip, y);
+        var a = new ConvArgs(g) { X = P(x), W = P(w), Bias = POpt(bias), Out = P(y), Residual = POpt(residual?.Skip), Scale = residual?.Scale ?? 1f };
         Launch("conv2d.cu", ConvKernel("conv2d_fwd"), (Tiles((long)g.N * g.OutH * g.OutW), Tiles(g.Cout), 1u), 256, a);
     }
 
