@@ -126,10 +126,11 @@ extern "C" __global__ void __launch_bounds__(256) groupnorm_forward(GnArgs a)
 // but a barrier per chunk instead of two per channel and sum: those lined every warp up behind each channel's
 // slowest load, 4·cg barriers per pass (32 at the U-Net's 8-channel groups).
 #define GN_CHUNK 16
+#define GN_MAX_WARPS 8 // the backward's __launch_bounds__(256)
 template <int NV, typename Partial, typename Total>
 __device__ __forceinline__ void gn_channel_totals(int cg, Partial partial, Total total)
 {
-    __shared__ float part[NV][GN_CHUNK][32]; // [sum][channel of the chunk][warp]
+    __shared__ float part[NV][GN_CHUNK][GN_MAX_WARPS]; // [sum][channel of the chunk][warp]
     __shared__ float tot[NV][GN_CHUNK];
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
     for (int c0 = 0; c0 < cg; c0 += GN_CHUNK)

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Registers, shared memory and spills of every CUDA C kernel for sm_90 (H100/H200), without a GPU: NVIDIA's own
+# compilers from Debian's non-free CUDA 11.8 packages (NVRTC to PTX with CudaModules' options, then ptxas -v).
+# A kernel that spills under its __launch_bounds__ runs at a fraction of its speed; the GPU-side test
+# (CudaRuntimeTests.New_kernels_do_not_spill) sees that only in a device session, this sees it in CI.
+# The GPU hosts compile with NVRTC 13, so counts can differ by a few registers there.
+#
+#   tools/kernel-resources.sh          fetch the compilers into .gpu/cuda-11.8 once (~100 MB download, no install:
+#                                      apt-get download + dpkg -x, the system is not changed), print the table,
+#                                      exit 1 when a kernel spills more than its allowance below
+#   tools/kernel-resources.sh fetch    only fetch; exit 3 when the packages cannot be had (CI then skips the check)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+tools="$root/.gpu/cuda-11.8"
+lib="$tools/usr/lib/x86_64-linux-gnu"
+kernels="${AMBIENT_KERNEL_DIR:-$root/kernels}" # as on a GPU host: an edited copy is checked without touching the tree
+
+# Known spills, in bytes of spill stores: the fp32 weight gradient sits at its 128-register cap (40 B of local
+# memory on the H100 with NVRTC 13, 2026-11-25; see docs/PERF.md). Any other kernel must not spill.
+declare -A allowance=([conv2d_wgrad]=28)
+
+fetch() {
+  [ -x "$tools/usr/bin/ptxas" ] && [ -e "$lib/libnvrtc.so.11.2" ] && return 0
+  local work codename
+  work=$(mktemp -d)
+  codename=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
+  [ -n "$codename" ] || { echo "kernel-resources: not a Debian system (no VERSION_CODENAME); cannot fetch CUDA 11.8" >&2; return 3; }
+  # A private package list for the non-free component only: nothing under /etc/apt changes.
+  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $codename non-free" > "$work/sources.list"
+  mkdir -p "$work/lists/partial" "$work/debs"
+  local apt=(-o "Dir::Etc::sourcelist=$work/sources.list" -o Dir::Etc::sourceparts=/dev/null
+             -o "Dir::State::Lists=$work/lists" -o "Dir::Cache::Archives=$work/debs" -o APT::Sandbox::User=root)
+  if ! apt-get "${apt[@]}" update -qq >/dev/null 2>&1 ||
+     ! (cd "$work/debs" && apt-get "${apt[@]}" download -qq nvidia-cuda-toolkit libnvrtc11.2 libnvrtc-builtins11.8 >/dev/null 2>&1); then
+    echo "kernel-resources: could not download Debian's CUDA 11.8 packages (non-free) for $codename" >&2
+    rm -rf "$work"; return 3
+  fi
+  rm -rf "$tools" && mkdir -p "$tools"
+  for deb in "$work"/debs/*.deb; do dpkg -x "$deb" "$tools"; done
+  ls "$work"/debs/*.deb | xargs -n1 basename > "$tools/packages.txt"
+  rm -rf "$work"
+}
+
+check() {
+  local ptx out status=0
+  ptx=$(mktemp -d)
+  printf '%-18s %-28s %5s %7s %6s %6s\n' file kernel regs smem stack spill
+  for cu in "$kernels"/*.cu; do
+    local name; name=$(basename "$cu")
+    LD_LIBRARY_PATH="$lib" python3 "$root/tools/nvrtc_ptx.py" "$lib/libnvrtc.so.11.2" "$kernels" "$name" compute_90 "$ptx/$name.ptx" || { status=1; continue; }
+    out=$("$tools/usr/bin/ptxas" -arch=sm_90 -v "$ptx/$name.ptx" -o "$ptx/$name.cubin" 2>&1) || { echo "$out"; status=1; continue; }
+    # ptxas -v: "Compiling entry function 'k' for 'sm_90'", then "N bytes stack frame, S bytes spill stores, ...",
+    # then "Used R registers[, M bytes smem]" per kernel.
+    while IFS='|' read -r kernel stack spill regs smem; do
+      printf '%-18s %-28s %5s %7s %6s %6s' "$name" "$kernel" "$regs" "$smem" "$stack" "$spill"
+      if (( spill > ${allowance[$kernel]:-0} )); then printf '   <- spills (allowed: %s B)' "${allowance[$kernel]:-0}"; status=1; fi
+      printf '\n'
+    done < <(awk '
+      function num(re) { return match($0, re) ? substr($0, RSTART, RLENGTH) + 0 : 0 }
+      /Compiling entry function/ { match($0, /function .[A-Za-z0-9_]+/); k = substr($0, RSTART + 10, RLENGTH - 10) }
+      /bytes stack frame/ { st = num("[0-9]+ bytes stack"); sp = num("[0-9]+ bytes spill stores") }
+      /Used [0-9]+ registers/ { print k "|" st "|" sp "|" num("[0-9]+ registers") "|" num("[0-9]+ bytes smem") }' <<< "$out")
+  done
+  rm -rf "$ptx"
+  echo "(NVRTC and ptxas from $(tr '\n' ' ' < "$tools/packages.txt"); the H100/H200 hosts run NVRTC 13)"
+  return $status
+}
+
+case "${1:-}" in
+  fetch) fetch ;;
+  "") fetch || exit $?; check ;;
+  *) sed -n '2,12p' "$0"; exit 2 ;;
+esac
