@@ -9,6 +9,10 @@
 #                                      apt-get download + dpkg -x, the system is not changed), print the table,
 #                                      exit 1 when a kernel spills more than its allowance below
 #   tools/kernel-resources.sh fetch    only fetch; exit 3 when the packages cannot be had (CI then skips the check)
+#   tools/kernel-resources.sh sass FILE.cu KERNEL [FROM TO]
+#                                      the kernel's SASS for sm_90; with two hex addresses, the opcode counts of that
+#                                      range (e.g. a main loop: from the instruction after its BAR.SYNC to its
+#                                      backward BRA) — the static instruction mix docs/PERF.md's TF32 floor uses
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 tools="$root/.gpu/cuda-11.8"
@@ -66,8 +70,29 @@ check() {
   return $status
 }
 
+# sass FILE.cu KERNEL [FROM TO]
+sass() {
+  local ptx; ptx=$(mktemp -d)
+  LD_LIBRARY_PATH="$lib" python3 "$root/tools/nvrtc_ptx.py" "$lib/libnvrtc.so.11.2" "$kernels" "$1" compute_90 "$ptx/k.ptx" &&
+    "$tools/usr/bin/ptxas" -arch=sm_90 "$ptx/k.ptx" -o "$ptx/k.cubin" &&
+    "$tools/usr/bin/cuobjdump" -sass -fun "$2" "$ptx/k.cubin" > "$ptx/k.sass" || { rm -rf "$ptx"; return 1; }
+  if [ -z "${3:-}" ]; then cat "$ptx/k.sass"; rm -rf "$ptx"; return 0; fi
+  python3 - "$ptx/k.sass" "$3" "$4" <<'PY'
+import collections, re, sys
+lines, lo, hi = open(sys.argv[1]).read().splitlines(), int(sys.argv[2], 16), int(sys.argv[3], 16)
+ops = collections.Counter()
+for line in lines:
+    m = re.match(r"\s*/\*([0-9a-f]+)\*/\s+(?:@!?U?P\w+\s+)?([A-Z][A-Z0-9_]*)", line)
+    if m and lo <= int(m.group(1), 16) <= hi:
+        ops[m.group(2)] += 1
+print(f"{sum(ops.values())} instructions: " + ", ".join(f"{op} {n}" for op, n in ops.most_common()))
+PY
+  rm -rf "$ptx"
+}
+
 case "${1:-}" in
   fetch) fetch ;;
+  sass) shift; [ $# -ge 2 ] || { sed -n '2,16p' "$0"; exit 2; }; fetch || exit $?; sass "$@" ;;
   "") fetch || exit $?; check ;;
-  *) sed -n '2,12p' "$0"; exit 2 ;;
+  *) sed -n '2,16p' "$0"; exit 2 ;;
 esac
