@@ -155,6 +155,7 @@ struct PixelGemm
     int m0, ak, am;        // A loader: k row ak, channels m0 + am + 32j
     int bc, br, by, bx;    // B loader: pixel column bc at (by, bx), rows br + 2j
     bool bvalid;
+    int tap, chunk, ky, kx; // the k-step load() reads: tap (ky, kx), channels chunk * BK + [0, BK)
 
     __device__ PixelGemm(const ConvArgs& a, int tid)
     {
@@ -183,11 +184,28 @@ struct PixelGemm
 
     __device__ int steps() const { return k * k * cchunks; }
 
-    __device__ __forceinline__ void load(int step, float (&ra)[4], float (&rb)[4]) const
+    // Positions the loader at k-step `step`; next() then moves it on by one. Stepping by counters costs a few
+    // instructions where dividing the step by cchunks and k cost ~40 per step (a sixth of the TF32 forward loop).
+    __device__ __forceinline__ void seek(int step)
     {
-        const int tap = step / cchunks;
-        const int c0 = (step - tap * cchunks) * BK;
-        const int ky = tap / k, kx = tap - ky * k;
+        tap = step / cchunks;
+        chunk = step - tap * cchunks;
+        ky = tap / k;
+        kx = tap - ky * k;
+    }
+
+    __device__ __forceinline__ void next()
+    {
+        if (++chunk < cchunks) return;
+        chunk = 0;
+        ++tap;
+        if (++kx == k) { kx = 0; ++ky; }
+    }
+
+    // Reads the k-step seek() and next() have reached (the mainloop passes its number too, which only WeightGemm uses).
+    __device__ __forceinline__ void load(int, float (&ra)[4], float (&rb)[4]) const
+    {
+        const int c0 = chunk * BK;
         int off = -1;  // source pixel of this thread's column for this tap; -1 when it contributes nothing
         if (!kDataGrad)
         {
@@ -258,6 +276,12 @@ struct WeightGemm
         }
     }
 
+    // Unlike PixelGemm, load() divides the step it is given: counters (image, pixel step) saved 31 instructions per
+    // TF32 step but took two more registers, and the fp32 kernel, at its 128-register cap, then spilled 48 B instead
+    // of 28 B (tools/kernel-resources.sh).
+    __device__ __forceinline__ void seek(int) {}
+    __device__ __forceinline__ void next() {}
+
     __device__ __forceinline__ void load(int step, float (&ra)[4], float (&rb)[4]) const
     {
         const int img = step / qsteps;
@@ -300,7 +324,7 @@ __device__ __forceinline__ void add_loaded(float4* asum, const float (&ra)[4])
 }
 
 template <bool kTf32, typename Loader>
-__device__ __forceinline__ void gemm_mainloop(const Loader& ld, int s0, int s1, float (&acc)[8][8], float4* asum)
+__device__ __forceinline__ void gemm_mainloop(Loader& ld, int s0, int s1, float (&acc)[8][8], float4* asum)
 {
     constexpr int S = Stride<kTf32>::value;
     __shared__ __align__(16) float As[2][BK][S];
@@ -312,6 +336,7 @@ __device__ __forceinline__ void gemm_mainloop(const Loader& ld, int s0, int s1, 
         for (int j = 0; j < 8; ++j) acc[i][j] = 0.0f;
     if (s0 >= s1) return;
     float ra[4], rb[4];
+    ld.seek(s0);
     ld.load(s0, ra, rb);
     add_loaded(asum, ra);
     to_tf32<kTf32>(ra, rb);
@@ -320,7 +345,7 @@ __device__ __forceinline__ void gemm_mainloop(const Loader& ld, int s0, int s1, 
     for (int s = s0; s < s1; ++s)
     {
         const int buf = (s - s0) & 1;
-        if (s + 1 < s1) ld.load(s + 1, ra, rb);
+        if (s + 1 < s1) { ld.next(); ld.load(s + 1, ra, rb); }
         tile_step<kTf32>(As[buf], Bs[buf], acc, tx, ty);
         if (s + 1 < s1)
         {
@@ -335,7 +360,7 @@ __device__ __forceinline__ void gemm_mainloop(const Loader& ld, int s0, int s1, 
 template <bool kDataGrad, bool kTf32>
 __device__ __forceinline__ void conv_pixel_gemm(const ConvArgs& a)
 {
-    const PixelGemm<kDataGrad> ld(a, threadIdx.x);
+    PixelGemm<kDataGrad> ld(a, threadIdx.x);
     float acc[8][8];
     gemm_mainloop<kTf32>(ld, 0, ld.steps(), acc, nullptr);
 
@@ -377,7 +402,7 @@ extern "C" __global__ void __launch_bounds__(NT, 2) conv2d_dgrad_tf32(ConvArgs a
 template <bool kTf32>
 __device__ __forceinline__ void conv_weight_gemm(const ConvArgs& a)
 {
-    const WeightGemm ld(a, threadIdx.x);
+    WeightGemm ld(a, threadIdx.x);
     const int total = a.n * ld.qsteps;
     const int s0 = blockIdx.z * a.steps_per_split;
     const bool bias = a.gbias != nullptr && blockIdx.x == 0; // one column tile sums gy for the bias
