@@ -253,7 +253,7 @@ struct WeightGemm
     const float* x;
     const float* gy;
     int m0, r, col;
-    int xoff[4], ky[4], kx[4];
+    int xo[4], dy[4], dx[4]; // column col + 32j: x offset of its tap at output pixel (0, 0) and the tap's shift
     bool cok[4];
 
     __device__ WeightGemm(const ConvArgs& a, int tid)
@@ -270,15 +270,15 @@ struct WeightGemm
             const int c = blockIdx.x * BN + col + 32 * j;
             cok[j] = c < CK;
             const int ci = cok[j] ? c / KK : 0, tap = cok[j] ? c - ci * KK : 0;
-            xoff[j] = ci * h * wd;
-            ky[j] = tap / a.k;
-            kx[j] = tap - ky[j] * a.k;
+            dy[j] = tap / a.k - pad;
+            dx[j] = tap - (tap / a.k) * a.k - pad;
+            xo[j] = ci * h * wd + dy[j] * wd + dx[j];
         }
     }
 
-    // Unlike PixelGemm, load() divides the step it is given: counters (image, pixel step) saved 31 instructions per
-    // TF32 step but took two more registers, and the fp32 kernel, at its 128-register cap, then spilled 48 B instead
-    // of 28 B (tools/kernel-resources.sh).
+    // Unlike PixelGemm, load() divides the step it is given. Counters for (image, pixel step) were tried: with the
+    // per-tap offsets as they were, the fp32 kernel (at its 128-register cap) spilled 48 B instead of 28 B; with xo,
+    // they saved 8 instructions per fp32 k-step and cost 4 per TF32 one (tools/kernel-resources.sh sass).
     __device__ __forceinline__ void seek(int) {}
     __device__ __forceinline__ void next() {}
 
@@ -289,14 +289,15 @@ struct WeightGemm
         const bool qok = q < OHW;
         const int oy = q / ow, ox = q - oy * ow;
         const float* gyi = gy + (long long)img * cout * OHW;
-        const float* xi = x + (long long)img * cin * h * wd;
+        const int sy = oy * stride, sx = ox * stride;
+        const float* xi = x + (long long)img * cin * h * wd + sy * wd + sx; // at this pixel; xo[j] adds the tap
 #pragma unroll
         for (int j = 0; j < 4; ++j)
         {
             const int m = m0 + col + 32 * j;
             ra[j] = (qok && m < cout) ? gyi[m * OHW + q] : 0.0f;
-            const int iy = oy * stride - pad + ky[j], ix = ox * stride - pad + kx[j];
-            rb[j] = (qok && cok[j] && (unsigned)iy < (unsigned)h && (unsigned)ix < (unsigned)wd) ? xi[xoff[j] + iy * wd + ix] : 0.0f;
+            const int iy = sy + dy[j], ix = sx + dx[j];
+            rb[j] = (qok && cok[j] && (unsigned)iy < (unsigned)h && (unsigned)ix < (unsigned)wd) ? xi[xo[j]] : 0.0f;
         }
     }
 

@@ -20,8 +20,9 @@ lib="$tools/usr/lib/x86_64-linux-gnu"
 kernels="${AMBIENT_KERNEL_DIR:-$root/kernels}" # as on a GPU host: an edited copy is checked without touching the tree
 
 # Known spills, in bytes of spill stores: the fp32 weight gradient sits at its 128-register cap (40 B of local
-# memory on the H100 with NVRTC 13, 2026-11-25; see docs/PERF.md). Any other kernel must not spill.
-declare -A allowance=([conv2d_wgrad]=28)
+# memory on the H100 with NVRTC 13, 2026-11-25; here 28 B, then 20 B since its per-tap offsets were folded, 2026-12-03;
+# see docs/PERF.md). Any other kernel must not spill.
+declare -A allowance=([conv2d_wgrad]=20)
 
 fetch() {
   [ -x "$tools/usr/bin/ptxas" ] && [ -e "$lib/libnvrtc.so.11.2" ] && return 0
