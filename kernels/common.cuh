@@ -12,6 +12,13 @@
 
 __device__ __forceinline__ int an_ceil_div(int a, int b) { return (a + b - 1) / b; }
 
+// n / d for 0 <= n < 2^31 and a divisor fixed for the launch: (magic, shift) from FastDivisor.For(d) on the host.
+// Three instructions where dividing by a run-time value is ~20 (IABS, I2F, MUFU.RCP, F2I and fix-ups).
+__device__ __forceinline__ int an_div(int n, unsigned magic, int shift)
+{
+    return (int)((__umulhi((unsigned)n, magic) + (unsigned)n) >> shift);
+}
+
 // ---- deterministic reductions ---------------------------------------------------------------------------
 // Every sum below adds in a fixed order that depends only on the launch shape, never on timing, so a run is
 // bit-reproducible (no float atomics anywhere). Butterfly (xor) shuffles leave the same total in every lane:

@@ -45,6 +45,8 @@ struct ConvArgs
     int n, cin, h, wd, cout, k, stride, pad, oh, ow;
     int steps_per_split; // weight grad: k-steps (BK output pixels of one image each) per blockIdx.z
     float scale;
+    unsigned ow_magic;  // weight grad: an_div by ow
+    int ow_shift;
 };
 
 // out[i] = sum of the splits' slices of ws (len each), then out_b likewise from ws_b (len_b each; 0 = none).
@@ -256,6 +258,8 @@ struct PixelGemm
 struct WeightGemm
 {
     int qsteps, ow, oh, h, wd, stride, pad, cout, cin, OHW;
+    unsigned owm;          // an_div by ow
+    int ows;
     const float* x;
     const float* gy;
     int m0, r, col;
@@ -267,6 +271,7 @@ struct WeightGemm
         const int KK = a.k * a.k, CK = a.cin * KK;
         OHW = a.oh * a.ow; qsteps = (OHW + BK - 1) / BK;
         ow = a.ow; oh = a.oh; h = a.h; wd = a.wd; stride = a.stride; pad = a.pad; cout = a.cout; cin = a.cin;
+        owm = a.ow_magic; ows = a.ow_shift;
         x = a.x; gy = a.gy;
         m0 = blockIdx.y * BM;
         r = tid % BK; col = tid / BK;
@@ -282,9 +287,10 @@ struct WeightGemm
         }
     }
 
-    // Unlike PixelGemm, load() divides the step it is given. Counters for (image, pixel step) were tried: with the
-    // per-tap offsets as they were, the fp32 kernel (at its 128-register cap) spilled 48 B instead of 28 B; with xo,
-    // they saved 8 instructions per fp32 k-step and cost 4 per TF32 one (tools/kernel-resources.sh sass).
+    // Unlike PixelGemm, load() divides the step it is given; the pixel's row is an_div (multiply and shift) by ow.
+    // Tried and not kept, at the fp32 kernel's 128-register cap (tools/kernel-resources.sh): counters for (image,
+    // pixel step) (spills 28 → 48 B; with xo, −8 fp32 and +4 TF32 instructions per k-step), and an_div for the image
+    // too (−29 fp32 / −19 TF32 instructions, but spills 20 → 40 B with ten local loads in the loop).
     __device__ __forceinline__ void seek(int) {}
     __device__ __forceinline__ void next() {}
 
@@ -293,7 +299,7 @@ struct WeightGemm
         const int img = step / qsteps;
         const int q = (step - img * qsteps) * BK + r;
         const bool qok = q < OHW;
-        const int oy = q / ow, ox = q - oy * ow;
+        const int oy = an_div(q, owm, ows), ox = q - oy * ow;
         const float* gyi = gy + (long long)img * cout * OHW;
         const int sy = oy * stride, sx = ox * stride;
         const float* xi = x + (long long)img * cin * h * wd + sy * wd + sx; // at this pixel; xo[j] adds the tap

@@ -34,6 +34,8 @@ typedef an_emu_dim3 dim3;
 
 inline void __syncthreads() { an_emu_rt.syncthreads(); }
 
+inline unsigned __umulhi(unsigned a, unsigned b) { return (unsigned)(((unsigned long long)a * b) >> 32); }
+
 template <typename T>
 inline T __shfl_xor_sync(unsigned mask, T v, int lane_mask, int width = 32)
 {

@@ -11,10 +11,13 @@ internal struct ConvArgs
     public int N, Cin, H, Wd, Cout, K, Stride, Pad, OH, OW;
     public int StepsPerSplit;
     public float Scale;
+    public uint OwMagic; // the weight gradient divides by OW (FastDivisor)
+    public int OwShift;
 
     public ConvArgs(Conv2dGeometry g) : this()
     {
         N = g.N; Cin = g.Cin; H = g.H; Wd = g.W; Cout = g.Cout; K = g.K; Stride = g.Stride; Pad = g.Pad; OH = g.OutH; OW = g.OutW;
+        (OwMagic, OwShift) = FastDivisor.For(g.OutW);
     }
 }
 
