@@ -8,7 +8,8 @@
 #   tools/kernel-resources.sh          fetch the compilers into .gpu/cuda-11.8 once (~100 MB download, no install:
 #                                      apt-get download + dpkg -x, the system is not changed), print the table,
 #                                      exit 1 when a kernel spills more than its allowance below
-#   tools/kernel-resources.sh fetch    only fetch; exit 3 when the packages cannot be had (CI then skips the check)
+#   tools/kernel-resources.sh fetch    only fetch; exit 3 when the packages cannot be had (CI then skips the check;
+#                                      also when the tools cannot run: the check itself exits 1 only for a kernel)
 #   tools/kernel-resources.sh sass FILE.cu KERNEL [FROM TO]
 #                                      the kernel's SASS for sm_90; with two hex addresses, the opcode counts of that
 #                                      range (e.g. a main loop: from the instruction after its BAR.SYNC to its
@@ -19,31 +20,48 @@ tools="$root/.gpu/cuda-11.8"
 lib="$tools/usr/lib/x86_64-linux-gnu"
 kernels="${AMBIENT_KERNEL_DIR:-$root/kernels}" # as on a GPU host: an edited copy is checked without touching the tree
 
-# Known spills, in bytes of spill stores: the fp32 weight gradient sits at its 128-register cap (40 B of local
-# memory on the H100 with NVRTC 13, 2026-11-25; here 28 B, then 20 B since its per-tap offsets were folded, 2026-12-03;
-# see docs/PERF.md). Any other kernel must not spill.
+# Known spills, in bytes of ptxas's "spill stores": the fp32 weight gradient sits at its 128-register cap (28 B here,
+# 20 B since its per-tap offsets were folded, 2026-12-03; on the H100 with NVRTC 13 the driver reported 40 B of local
+# memory for it, 2026-11-25 — the stack frame, a different count). Any other kernel must not spill.
 declare -A allowance=([conv2d_wgrad]=20)
 
+# Everything the check and sass need; packages.txt is written last, so a fetch cut short is fetched again.
+complete() {
+  [ -s "$tools/packages.txt" ] && [ -x "$tools/usr/bin/ptxas" ] && [ -x "$tools/usr/bin/cuobjdump" ] &&
+    [ -e "$lib/libnvrtc.so.11.2" ] && [ -e "$lib/libnvrtc-builtins.so.11.8" ]
+}
+
 fetch() {
-  [ -x "$tools/usr/bin/ptxas" ] && [ -e "$lib/libnvrtc.so.11.2" ] && return 0
-  local work codename
-  work=$(mktemp -d)
-  codename=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
-  [ -n "$codename" ] || { echo "kernel-resources: not a Debian system (no VERSION_CODENAME); cannot fetch CUDA 11.8" >&2; return 3; }
-  # A private package list for the non-free component only: nothing under /etc/apt changes.
-  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $codename non-free" > "$work/sources.list"
+  complete && return 0
+  command -v apt-get >/dev/null && command -v dpkg >/dev/null ||
+    { echo "kernel-resources: needs apt-get and dpkg (Debian) to fetch CUDA 11.8" >&2; return 3; }
+  local work; work=$(mktemp -d)
+  trap 'rm -rf "$work"; trap - RETURN' RETURN
+  # A private package list for bookworm's non-free component only (the package names are bookworm's): nothing under
+  # /etc/apt changes. No retries and a short timeout, so an offline machine skips the check quickly.
+  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm non-free" > "$work/sources.list"
   mkdir -p "$work/lists/partial" "$work/debs"
   local apt=(-o "Dir::Etc::sourcelist=$work/sources.list" -o Dir::Etc::sourceparts=/dev/null
-             -o "Dir::State::Lists=$work/lists" -o "Dir::Cache::Archives=$work/debs" -o APT::Sandbox::User=root)
-  if ! apt-get "${apt[@]}" update -qq >/dev/null 2>&1 ||
-     ! (cd "$work/debs" && apt-get "${apt[@]}" download -qq nvidia-cuda-toolkit libnvrtc11.2 libnvrtc-builtins11.8 >/dev/null 2>&1); then
-    echo "kernel-resources: could not download Debian's CUDA 11.8 packages (non-free) for $codename" >&2
-    rm -rf "$work"; return 3
+             -o "Dir::State::Lists=$work/lists" -o "Dir::Cache::Archives=$work/debs" -o APT::Sandbox::User=root
+             -o Acquire::Retries=0 -o Acquire::http::Timeout=20)
+  if ! apt-get "${apt[@]}" update -qq >"$work/apt.log" 2>&1 ||
+     ! (cd "$work/debs" && apt-get "${apt[@]}" download -qq nvidia-cuda-toolkit libnvrtc11.2 libnvrtc-builtins11.8 >>"$work/apt.log" 2>&1); then
+    echo "kernel-resources: could not download Debian's CUDA 11.8 packages (bookworm non-free):" >&2
+    tail -5 "$work/apt.log" >&2
+    return 3
   fi
-  rm -rf "$tools" && mkdir -p "$tools"
-  for deb in "$work"/debs/*.deb; do dpkg -x "$deb" "$tools"; done
+  rm -rf "$tools.partial" && mkdir -p "$tools.partial"
+  for deb in "$work"/debs/*.deb; do dpkg -x "$deb" "$tools.partial" || return 3; done
+  rm -rf "$tools" && mv "$tools.partial" "$tools"
   ls "$work"/debs/*.deb | xargs -n1 basename > "$tools/packages.txt"
-  rm -rf "$work"
+  complete || { echo "kernel-resources: the CUDA 11.8 packages lack ptxas, cuobjdump or NVRTC" >&2; return 3; }
+}
+
+# Compiles kernel file $1 to PTX $2; nvrtc_ptx.py exits 2 when NVRTC rejects the source (a kernel's fault), else 1
+# or 3 when the tool cannot run.
+to_ptx() {
+  LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" python3 "$root/tools/nvrtc_ptx.py" \
+    "$lib/libnvrtc.so.11.2" "$kernels" "$1" compute_90 "$2"
 }
 
 check() {
@@ -51,9 +69,13 @@ check() {
   ptx=$(mktemp -d)
   printf '%-18s %-28s %5s %7s %6s %6s\n' file kernel regs smem stack spill
   for cu in "$kernels"/*.cu; do
-    local name; name=$(basename "$cu")
-    LD_LIBRARY_PATH="$lib" python3 "$root/tools/nvrtc_ptx.py" "$lib/libnvrtc.so.11.2" "$kernels" "$name" compute_90 "$ptx/$name.ptx" || { status=1; continue; }
-    out=$("$tools/usr/bin/ptxas" -arch=sm_90 -v "$ptx/$name.ptx" -o "$ptx/$name.cubin" 2>&1) || { echo "$out"; status=1; continue; }
+    local name rc=0; name=$(basename "$cu")
+    to_ptx "$name" "$ptx/$name.ptx" || rc=$?
+    if [ $rc = 2 ]; then status=1; continue; fi
+    [ $rc = 0 ] || { echo "kernel-resources: NVRTC 11.8 could not be run (exit $rc)" >&2; rm -rf "$ptx"; return 3; }
+    out=$("$tools/usr/bin/ptxas" -arch=sm_90 -v "$ptx/$name.ptx" -o "$ptx/$name.cubin" 2>&1) || rc=$?
+    if [ $rc -ge 126 ]; then echo "kernel-resources: ptxas could not be run (exit $rc)" >&2; rm -rf "$ptx"; return 3; fi
+    [ $rc = 0 ] || { echo "$out"; status=1; continue; }
     # ptxas -v: "Compiling entry function 'k' for 'sm_90'", then "N bytes stack frame, S bytes spill stores, ...",
     # then "Used R registers[, M bytes smem]" per kernel.
     while IFS='|' read -r kernel stack spill regs smem; do
@@ -62,7 +84,7 @@ check() {
       printf '\n'
     done < <(awk '
       function num(re) { return match($0, re) ? substr($0, RSTART, RLENGTH) + 0 : 0 }
-      /Compiling entry function/ { match($0, /function .[A-Za-z0-9_]+/); k = substr($0, RSTART + 10, RLENGTH - 10) }
+      /Compiling entry function/ { match($0, /function .[A-Za-z0-9_]+/); k = substr($0, RSTART + 10, RLENGTH - 10); st = sp = 0 }
       /bytes stack frame/ { st = num("[0-9]+ bytes stack"); sp = num("[0-9]+ bytes spill stores") }
       /Used [0-9]+ registers/ { print k "|" st "|" sp "|" num("[0-9]+ registers") "|" num("[0-9]+ bytes smem") }' <<< "$out")
   done
@@ -74,7 +96,7 @@ check() {
 # sass FILE.cu KERNEL [FROM TO]
 sass() {
   local ptx; ptx=$(mktemp -d)
-  LD_LIBRARY_PATH="$lib" python3 "$root/tools/nvrtc_ptx.py" "$lib/libnvrtc.so.11.2" "$kernels" "$1" compute_90 "$ptx/k.ptx" &&
+  to_ptx "$1" "$ptx/k.ptx" &&
     "$tools/usr/bin/ptxas" -arch=sm_90 "$ptx/k.ptx" -o "$ptx/k.cubin" &&
     "$tools/usr/bin/cuobjdump" -sass -fun "$2" "$ptx/k.cubin" > "$ptx/k.sass" || { rm -rf "$ptx"; return 1; }
   if [ -z "${3:-}" ]; then cat "$ptx/k.sass"; rm -rf "$ptx"; return 0; fi
@@ -93,7 +115,7 @@ PY
 
 case "${1:-}" in
   fetch) fetch ;;
-  sass) shift; [ $# -ge 2 ] || { sed -n '2,16p' "$0"; exit 2; }; fetch || exit $?; sass "$@" ;;
+  sass) shift; [ $# = 2 ] || [ $# = 4 ] || { sed -n '2,16p' "$0"; exit 2; }; fetch || exit $?; sass "$@" ;;
   "") fetch || exit $?; check ;;
   *) sed -n '2,16p' "$0"; exit 2 ;;
 esac

@@ -5,6 +5,7 @@ usage: nvrtc_ptx.py LIBNVRTC KERNEL_DIR FILE.cu ARCH OUT.ptx    (ARCH e.g. compu
 
 Used by tools/kernel-resources.sh, which feeds the PTX to ptxas to count registers and spills without a GPU.
 The headers given to NVRTC are every *.cuh of KERNEL_DIR, as KernelSources.Headers() gives them.
+Exit status: 0 done, 2 NVRTC rejected the source (the kernel's fault), 3 the tool itself could not run.
 """
 import ctypes
 import os
@@ -13,7 +14,11 @@ import sys
 
 def main() -> int:
     lib_path, kernel_dir, name, arch, out = sys.argv[1:6]
-    nvrtc = ctypes.CDLL(lib_path)
+    try:
+        nvrtc = ctypes.CDLL(lib_path)
+    except OSError as e:
+        print(f"cannot load NVRTC from {lib_path}: {e}", file=sys.stderr)
+        return 3
     source = open(os.path.join(kernel_dir, name), "rb").read()
     header_names = sorted(f for f in os.listdir(kernel_dir) if f.endswith(".cuh"))
     headers = [open(os.path.join(kernel_dir, h), "rb").read() for h in header_names]
@@ -32,7 +37,7 @@ def main() -> int:
     nvrtc.nvrtcGetProgramLog(program, log)
     if rc != 0:
         print(f"{name}: NVRTC could not compile it:\n{log.value.decode(errors='replace')}", file=sys.stderr)
-        return 1
+        return 2
     nvrtc.nvrtcGetPTXSize(program, ctypes.byref(size))
     ptx = ctypes.create_string_buffer(size.value)
     check(nvrtc, nvrtc.nvrtcGetPTX(program, ptx), "nvrtcGetPTX", name)
@@ -44,7 +49,8 @@ def main() -> int:
 def check(nvrtc, rc: int, call: str, name: str) -> None:
     if rc != 0:
         nvrtc.nvrtcGetErrorString.restype = ctypes.c_char_p
-        sys.exit(f"{name}: {call} failed: {nvrtc.nvrtcGetErrorString(rc).decode()}")
+        print(f"{name}: {call} failed: {nvrtc.nvrtcGetErrorString(rc).decode()}", file=sys.stderr)
+        sys.exit(3)
 
 
 if __name__ == "__main__":
