@@ -123,7 +123,7 @@ extern "C" __global__ void __launch_bounds__(256) groupnorm_forward(GnArgs a)
 // partial(cl, v) gives this thread's sums for channel cl; each warp adds its lanes' with shuffles (no barrier), a
 // barrier, then warp j adds the warps' totals of channels j, j + warps, ... and lane 0 keeps them; after a second
 // barrier every thread is handed them in channel order, total(cl, t). That is an_block_sum's tree, so the same bits,
-// but a barrier per chunk instead of two per channel and sum: those lined every warp up behind each channel's
+// but two barriers per chunk instead of two per channel and sum: those lined every warp up behind each channel's
 // slowest load, 4·cg barriers per pass (32 at the U-Net's 8-channel groups).
 #define GN_CHUNK 16
 #define GN_MAX_WARPS 8 // the backward's __launch_bounds__(256)

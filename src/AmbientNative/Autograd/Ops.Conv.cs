@@ -14,7 +14,8 @@ public static partial class Ops
     /// <see cref="Conv2d"/>: the U-Net block's residual junctions, whose convolution output is then never written
     /// on the GPU (the conv's epilogue adds skip and scales; two passes over the output less forward). The backward
     /// forms scale·gy once and gives that one tensor to the convolution's backward and, as its gradient, to skip
-    /// (AddScaled's backward writes the same values twice).
+    /// (AddScaled's backward writes the same values twice). The gradients have the composition's bits too, except
+    /// when skip is also x or w and already holds a gradient: then its two new terms are added in the other order.
     /// </summary>
     public static Tensor Conv2dAddScaled(Tensor x, Tensor w, Tensor? bias, int stride, int padding, Tensor skip, float scale)
         => Conv2dOp("conv2d+add_scaled", x, w, bias, stride, padding, new ConvResidual(skip, scale));
@@ -31,33 +32,36 @@ public static partial class Ops
         var g = new Conv2dGeometry(n, cin, h, wd, cout, k, stride, padding);
         g.Validate();
         var shape = new Shape(n, cout, g.OutH, g.OutW);
-        if (residual is { } r)
+        var skip = residual?.Skip;
+        if (residual is { } junction)
         {
-            if (r.Skip.Shape != shape)
-                throw new ArgumentException($"{op}: skip {r.Skip.Shape} must have the convolution's output shape {shape} (input {x.Shape}, weight {w.Shape}).");
-            if (!float.IsFinite(r.Scale)) throw new ArgumentException($"{op}: scale must be finite; got {r.Scale}.");
-            SameDevice(op, x, r.Skip);
+            if (junction.Skip.Shape != shape)
+                throw new ArgumentException($"{op}: skip {junction.Skip.Shape} must have the convolution's output shape {shape} (input {x.Shape}, weight {w.Shape}).");
+            if (!float.IsFinite(junction.Scale)) throw new ArgumentException($"{op}: scale must be finite; got {junction.Scale}.");
+            SameDevice(op, x, junction.Skip);
         }
         var y = New(x, shape);
-        B(x).Conv2dForward(x, w, bias, y, g, residual);
+        Fill(y, () => B(x).Conv2dForward(x, w, bias, y, g, residual));
         List<Tensor> inputs = [x, w];
         if (bias != null) inputs.Add(bias);
-        if (residual is { } res) inputs.Add(res.Skip);
+        if (skip != null) inputs.Add(skip);
         return Tape.Record(y, [.. inputs], gy =>
         {
             Tensor? scaled = null;
             try
             {
-                if (residual is { } r)
+                if (residual is { } junction)
                 {
                     scaled = NewLike(gy); // scale·gy: the conv output's gradient and skip's
-                    B(x).AddScaledBackward(gy, r.Scale, scaled, null);
+                    B(x).AddScaledBackward(gy, junction.Scale, scaled, null);
                     gy = scaled;
                 }
                 ConvBackward(x, w, bias, gy, g);
             }
             catch { scaled?.Dispose(); throw; }
-            if (residual is { } s) Tape.Accumulate(s.Skip, scaled!); // after the conv's backward has read it
+            // Only now: had skip (being x or w) taken `scaled` as its gradient first, the conv's own gradient of x
+            // would have been added into it in place before the weight gradient read it.
+            if (skip != null) Tape.Accumulate(skip, scaled!);
         });
     }
 
@@ -66,7 +70,7 @@ public static partial class Ops
         if (x.RequiresGrad)
         {
             var gx = NewLike(x);
-            B(x).Conv2dBackwardData(gy, w, gx, g);
+            Fill(gx, () => B(x).Conv2dBackwardData(gy, w, gx, g));
             Tape.Accumulate(x, gx);
         }
         if (w.RequiresGrad || (bias?.RequiresGrad ?? false))

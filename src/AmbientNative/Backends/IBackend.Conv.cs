@@ -6,7 +6,7 @@ public partial interface IBackend
 {
     /// <summary>
     /// y = conv(x, w) + bias (bias may be null); with <paramref name="residual"/>, y = (that + skip)·scale, the
-    /// convolution rounded first (the bits of a separate <see cref="AddScaled"/>).
+    /// convolution rounded first (the bits of a separate <see cref="AddScaled"/>); skip has y's size and is not y.
     /// </summary>
     void Conv2dForward(Tensor x, Tensor w, Tensor? bias, Tensor y, Conv2dGeometry g, ConvResidual? residual = null);
     /// <summary>gx = ∂L/∂x (overwritten).</summary>

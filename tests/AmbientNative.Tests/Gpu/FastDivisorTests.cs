@@ -22,7 +22,7 @@ public class FastDivisorTests
     }
 
     [Test]
-    public void Divides_exactly_for_every_non_negative_int()
+    public void Divides_exactly_at_multiples_their_neighbours_and_random_n()
     {
         var rng = Rand.ForTest();
         var failures = new List<string>();

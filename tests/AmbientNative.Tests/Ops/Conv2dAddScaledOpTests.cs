@@ -59,6 +59,20 @@ public class Conv2dAddScaledOpTests
     }
 
     [Test]
+    public void A_backend_refuses_a_residual_that_is_the_output_itself()
+    {
+        var g = Geometries[0];
+        foreach (var device in new[] { Device.CpuReference, Device.Cpu })
+        {
+            using var x = Tensor.Zeros(Input(g), device);
+            using var w = Tensor.Zeros(Weight(g), device);
+            using var y = Tensor.Zeros(Output(g), device);
+            var e = Assert.Throws<ArgumentException>(() => device.Backend.Conv2dForward(x, w, null, y, g, new ConvResidual(y, Scale)))!;
+            Assert.That(e.Message, Does.Contain("must not be the output"));
+        }
+    }
+
+    [Test]
     public void A_skip_of_another_shape_is_refused_with_both_shapes_named()
     {
         var g = Geometries[1];
@@ -90,7 +104,8 @@ public class Conv2dAddScaledOpTests
             var y = fused
                 ? Ops_.Conv2dAddScaled(xt, wt, bt, g.Stride, g.Pad, st, Scale)
                 : Ops_.AddScaled(Ops_.Conv2d(xt, wt, bt, g.Stride, g.Pad), st, Scale);
-            tape.Backward(y, Tensor.FromArray(gy, y.Shape, device));
+            using var seed = Tensor.FromArray(gy, y.Shape, device);
+            tape.Backward(y, seed);
             return [y.ToArray(), xt.Grad!.ToArray(), wt.Grad!.ToArray(), bt.Grad!.ToArray(), skipIsInput ? [] : own.Grad!.ToArray()];
         }
 

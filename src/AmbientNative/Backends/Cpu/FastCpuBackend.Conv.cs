@@ -9,7 +9,7 @@ public partial class FastCpuBackend
     public override void Conv2dForward(Tensor x, Tensor w, Tensor? bias, Tensor y, Conv2dGeometry g, ConvResidual? residual = null)
     {
         Conv2dGemm.Forward(R(x), R(w), ROpt(bias), S(y), g);
-        if (residual is { } r) AddScaled(y, r.Skip, r.Scale, y); // in place, elementwise: a second pass on the CPU
+        if (residual is { } r) AddScaled(y, ConvResidual.Checked(r.Skip, y), r.Scale, y); // in place, elementwise: a second pass on the CPU
     }
 
     public override void Conv2dBackwardData(Tensor gy, Tensor w, Tensor gx, Conv2dGeometry g) =>

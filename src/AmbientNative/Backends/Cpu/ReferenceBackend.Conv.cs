@@ -8,7 +8,7 @@ public partial class ReferenceBackend
     public virtual void Conv2dForward(Tensor x, Tensor w, Tensor? bias, Tensor y, Conv2dGeometry g, ConvResidual? residual = null)
     {
         Conv2dRef.Forward<float>(R(x), R(w), ROpt(bias), S(y), g);
-        if (residual is { } r) AddScaled(y, r.Skip, r.Scale, y); // a second pass here; the GPU folds it into the conv
+        if (residual is { } r) AddScaled(y, ConvResidual.Checked(r.Skip, y), r.Scale, y); // a second pass here; the GPU folds it into the conv
     }
 
     public virtual void Conv2dBackwardData(Tensor gy, Tensor w, Tensor gx, Conv2dGeometry g) =>

@@ -54,7 +54,7 @@ public sealed partial class CudaBackend
     /// <summary>The residual junction, when given, is the forward kernels' epilogue: (acc + bias + skip)·scale.</summary>
     public void Conv2dForward(Tensor x, Tensor w, Tensor? bias, Tensor y, Conv2dGeometry g, ConvResidual? residual = null)
     {
-        if (residual is { } r) SameSize("Conv2dForward residual", r.Skip, y);
+        if (residual is { } r) ConvResidual.Checked(r.Skip, y);
         var a = new ConvArgs(g) { X = P(x), W = P(w), Bias = POpt(bias), Out = P(y), Residual = POpt(residual?.Skip), Scale = residual?.Scale ?? 1f };
         Launch("conv2d.cu", ConvKernel("conv2d_fwd"), (Tiles((long)g.N * g.OutH * g.OutW), Tiles(g.Cout), 1u), 256, a);
     }
