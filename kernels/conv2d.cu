@@ -234,7 +234,7 @@ struct PixelGemm
         for (int j = 0; j < 4; ++j)
         {
             const int c = c0 + br + 2 * j;
-            rb[j] = (off >= 0 && c < Cr) ? S[(long long)c * Hs * Ws + off] : 0.0f;
+            rb[j] = (off >= 0 && c < Cr) ? S[c * (Hs * Ws) + off] : 0.0f; // int: an image of a tensor (int Numel) fits
         }
 #pragma unroll
         for (int j = 0; j < 4; ++j)
