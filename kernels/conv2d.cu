@@ -288,9 +288,8 @@ struct WeightGemm
     }
 
     // Unlike PixelGemm, load() divides the step it is given; the pixel's row is an_div (multiply and shift) by ow.
-    // Tried and not kept, at the fp32 kernel's 128-register cap (tools/kernel-resources.sh): counters for (image,
-    // pixel step) (spills 28 → 48 B; with xo, −8 fp32 and +4 TF32 instructions per k-step), and an_div for the image
-    // too (−29 fp32 / −19 TF32 instructions, but spills 20 → 40 B with ten local loads in the loop).
+    // an_div for the image too saves 16 more instructions per k-step (fp32; 19 TF32) but puts the TF32 kernel back at
+    // the 128-register cap (124 without), where NVRTC 13 may spill: left until a GPU run says (tools/kernel-resources.sh).
     __device__ __forceinline__ void seek(int) {}
     __device__ __forceinline__ void next() {}
 
@@ -300,16 +299,16 @@ struct WeightGemm
         const int q = (step - img * qsteps) * BK + r;
         const bool qok = q < OHW;
         const int oy = an_div(q, owm, ows), ox = q - oy * ow;
-        const float* gyi = gy + (long long)img * cout * OHW;
+        // Offsets in 32 bits: a tensor has an int Numel (64-bit pointer arithmetic cost ~6 instructions per element).
         const int sy = oy * stride, sx = ox * stride;
-        const float* xi = x + (long long)img * cin * h * wd + sy * wd + sx; // at this pixel; xo[j] adds the tap
+        const int gi = img * cout * OHW + q, xi = img * cin * h * wd + sy * wd + sx; // xo[j] adds the tap
 #pragma unroll
         for (int j = 0; j < 4; ++j)
         {
             const int m = m0 + col + 32 * j;
-            ra[j] = (qok && m < cout) ? gyi[m * OHW + q] : 0.0f;
+            ra[j] = (qok && m < cout) ? gy[gi + m * OHW] : 0.0f;
             const int iy = sy + dy[j], ix = sx + dx[j];
-            rb[j] = (qok && cok[j] && (unsigned)iy < (unsigned)h && (unsigned)ix < (unsigned)wd) ? xi[xo[j]] : 0.0f;
+            rb[j] = (qok && cok[j] && (unsigned)iy < (unsigned)h && (unsigned)ix < (unsigned)wd) ? x[xi + xo[j]] : 0.0f;
         }
     }
 
