@@ -74,13 +74,14 @@ public partial class FastCpuBackend
         HostArray xs = Arr(x), ss = ArrOpt(shift), gys = Arr(gy), ms = Arr(mean), rs = Arr(rstd), ws = ArrOpt(weight), bs = ArrOpt(bias);
         HostArray gxs = ArrOpt(gx), gws = ArrOpt(gweight), gbs = ArrOpt(gbias);
         int cg = a.ChannelsPerGroup, hw = a.HW, size = a.GroupSize;
-        Parallel.For(0, a.Groups, g =>
+        // Per worker thread, as in the forward: x + shift of one group, and (with SiLU) ∂L/∂z kept for the second pass
+        // when gx holds a gradient to add to (else ∂L/∂z is kept in gx itself).
+        Parallel.For(0, a.Groups, () => (Shifted: new float[ss.IsEmpty ? 0 : size],
+                                         Dz: new float[a.Silu && a.AccumulateGx && !gxs.IsEmpty ? size : 0]), (g, _, buffers) =>
         {
             Span<double> gw = stackalloc double[cg], gb = stackalloc double[cg];
             gw.Clear(); gb.Clear();
-            var buffer = new float[ss.IsEmpty ? 0 : size];
-            // With SiLU, ∂L/∂z is kept for the second pass: in gx, or in a scratch buffer when gx holds a gradient to add to.
-            var dzScratch = new float[a.Silu && a.AccumulateGx && !gxs.IsEmpty ? size : 0];
+            var (buffer, dzScratch) = buffers;
             for (int n = 0; n < a.N; n++)
             {
                 int ng = n * a.Groups + g, start = ng * size;
@@ -114,7 +115,8 @@ public partial class FastCpuBackend
                 if (!gws.IsEmpty) gws[g * cg + j] = (float)gw[j];
                 if (!gbs.IsEmpty) gbs[g * cg + j] = (float)gb[j];
             }
-        });
+            return buffers;
+        }, _ => { });
         if (gshift != null) Gradient(gxs, default, 1, 1f, Arr(gshift), hw, a.Size);
     }
 
