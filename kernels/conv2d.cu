@@ -287,7 +287,8 @@ struct WeightGemm
         }
     }
 
-    // Unlike PixelGemm, load() divides the step it is given; the pixel's row is an_div (multiply and shift) by ow.
+    // Unlike PixelGemm, load() divides the step it is given (the mainloop's own counter: a copy kept here as a member
+    // made the fp32 kernel spill 56 B); the pixel's row is an_div (multiply and shift) by ow.
     // an_div for the image too saves 16 more instructions per k-step (fp32; 19 TF32) but puts the TF32 kernel back at
     // the 128-register cap (124 without), where NVRTC 13 may spill: left until a GPU run says (tools/kernel-resources.sh).
     __device__ __forceinline__ void seek(int) {}

@@ -4,7 +4,7 @@
 // float rounding for the group sizes of a U-Net. The weight and bias gradients need sums over samples too: each
 // block writes its per-channel partial sums, and groupnorm_param_grad adds them over samples in order.
 // An optional shift [N, C] is added to x as it is read (GroupNorm(x + shift): the U-Net's per-sample embedding
-// bias, never written as a tensor); its gradient is gx summed over each channel's pixels, one block tree per channel.
+// bias, never written as a tensor); its gradient is gx summed over each channel's pixels (gn_channel_totals).
 #include "common.cuh"
 
 // Must match GroupNormKernelArgs in Backends/Cuda/CudaBackend.GroupNorm.cs.
