@@ -100,8 +100,14 @@ __device__ __forceinline__ uint4 philox(unsigned long long key, unsigned long lo
     return make_uint4(c0, c1, c2, c3);
 }
 
+// Makes x opaque to the compiler, so that a loop keeps it in a register: under register pressure the compiler
+// recomputes cheap per-thread values (addresses from threadIdx) in every iteration instead. The emulator's is a no-op.
+#ifndef AN_EMULATOR
+__device__ __forceinline__ void an_keep(int& x) { asm volatile("" : "+r"(x)); }
+#endif
+
 // ---- TF32 tensor cores (sm_80 and later) ------------------------------------------------------------------
-// The CUDA emulator (tools/cuda-emulator) defines AN_EMULATOR and models both helpers from the PTX ISA's
+// The CUDA emulator (tools/cuda-emulator) defines AN_EMULATOR and models the three helpers from the PTX ISA's
 // definitions; on a GPU they are the instructions themselves.
 #ifndef AN_EMULATOR
 // cvt.rna.tf32.f32: round to 10 mantissa bits, to nearest, ties away from zero. The result is a float whose low
@@ -129,6 +135,22 @@ __device__ __forceinline__ void an_mma_tf32(float (&d)[4], const unsigned (&a)[4
     asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
                  : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+#else
+    __trap();
+#endif
+}
+
+// ldmatrix.sync.aligned.m8n8.x4.shared.b16 read as 32-bit words: four 8x8 b16 matrices, each 8 rows of 16 bytes
+// (4 words). Lane l gives the shared address of row l % 8 of matrix l / 8; r[j] receives word l % 4 of row l / 4 of
+// matrix j. For a row-major tile of TF32 words that is the mma fragment layout above: matrices (rows 0-7, words
+// 0-3), (8-15, 0-3), (0-7, 4-7), (8-15, 4-7) of a 16x8 A tile give a[0..3], and rows n of a [n][k] B tile give b.
+// One instruction per four fragment registers where plain loads take four. Every lane of the warp must call it together.
+__device__ __forceinline__ void an_ldmatrix_x4(unsigned (&r)[4], const float* row)
+{
+#if __CUDA_ARCH__ >= 800
+    const unsigned a = static_cast<unsigned>(__cvta_generic_to_shared(row));
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(a));
 #else
     __trap();
 #endif

@@ -46,7 +46,7 @@ case "${1:-}" in
     ;;
   emulate)
     cd "$here/.."
-    emu=.gpu/emulator && rm -rf "$emu/kernel-cache" && mkdir -p "$emu/kernel-cache" || exit 1  # the cache key does not hash emu_device.h
+    emu=.gpu/emulator && rm -rf "$emu/kernel-cache" && mkdir -p "$emu/kernel-cache" || exit 1  # every kernel compiled afresh
     clang++-14 -std=c++17 -O2 -fPIC -shared -Wall -Wextra -Werror -DAN_EMU_INCLUDE_DIR="\"$PWD/tools/cuda-emulator\"" \
       tools/cuda-emulator/*.cpp -o "$emu/libcuda_emulator.so" -ldl || exit 1
     dotnet build tests/AmbientNative.Tests -c Release -v q -nologo || exit 1

@@ -59,6 +59,16 @@ inline float an_cvt_tf32(float x)
 
 inline void an_mma_tf32(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) { an_emu_rt.mma_tf32_m16n8k8(d, a, b, d); }
 
+inline void an_keep(int&) {}
+
+// The section the __shared__ variables share (the generated entry file declares the same symbols).
+extern "C" char __start_an_emu_shared[] __attribute__((weak)), __stop_an_emu_shared[] __attribute__((weak));
+inline void an_ldmatrix_x4(unsigned (&r)[4], const float* row)
+{
+    const char* p = reinterpret_cast<const char*>(row);
+    an_emu_rt.ldmatrix_x4(r, row, __start_an_emu_shared != nullptr && p >= __start_an_emu_shared && p < __stop_an_emu_shared);
+}
+
 // Only the built-ins kernels/*.cu use: a kernel that needs another fails to compile here with clang's message, and
 // its host model is added then (atomics are plain read-modify-writes: emulated threads never run at once).
 struct __attribute__((aligned(16))) float4 { float x, y, z, w; };

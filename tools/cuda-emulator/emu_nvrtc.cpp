@@ -141,8 +141,22 @@ const char* nvrtcGetErrorString(int result)
     }
 }
 
-// A version no real NVRTC has, so kernel caches never mix emulator images with CUBINs.
-int nvrtcVersion(int* major, int* minor) { *major = 0; *minor = 1; return SUCCESS; }
+// A version no real NVRTC has (major 0), so kernel caches never mix emulator images with CUBINs. The minor hashes the
+// headers compiled into every image (the runtime contract and the built-ins' models), so a cache never hands a
+// rebuilt emulator an image made against an older contract: the cache key includes this version.
+int nvrtcVersion(int* major, int* minor)
+{
+    unsigned h = 2166136261u; // FNV-1a
+    for (const char* header : {"emu_device.h", "emu_runtime.h"})
+    {
+        std::ifstream f(std::string(AN_EMU_INCLUDE_DIR) + "/" + header, std::ios::binary);
+        if (!f) return INTERNAL;
+        for (char c; f.get(c);) h = (h ^ (unsigned char)c) * 16777619u;
+    }
+    *major = 0;
+    *minor = 1 + (int)(h % 1000000u);
+    return SUCCESS;
+}
 
 int nvrtcCreateProgram(void** program, const char* source, const char* name, int headers, const char* const* contents,
                        const char* const* names)

@@ -15,4 +15,7 @@ struct an_emu_runtime
     // mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 for the whole warp: d = A·B + c, each lane's fragments in
     // PTX's layout (emu_scheduler.cpp); c and d may alias.
     void (*mma_tf32_m16n8k8)(float d[4], const unsigned a[4], const unsigned b[2], const float c[4]);
+    // ldmatrix.sync.aligned.m8n8.x4.shared.b16 for the whole warp: each lane's row address (in_shared: whether it lies
+    // in the library's __shared__ variables, which only the kernel side can tell) and the four words it receives.
+    void (*ldmatrix_x4)(unsigned r[4], const void* row, int in_shared);
 };

@@ -41,7 +41,7 @@ an_emu_switch:
 
 namespace {
 
-enum class Wait { None, Barrier, Collective, Done }; // Collective: a warp shuffle or mma
+enum class Wait { None, Barrier, Collective, Done }; // Collective: a warp shuffle, mma or ldmatrix
 
 struct Fiber
 {
@@ -51,7 +51,7 @@ struct Fiber
     an_emu_dim3 idx;
 };
 
-enum class Collective { Shuffle, Mma };
+enum class Collective { Shuffle, Mma, LdMatrix };
 
 struct MmaFragments { unsigned a[4], b[2]; float c[4], d[4]; };
 
@@ -60,6 +60,7 @@ struct Warp
     // Double-buffered by generation: a lane may write the next round before all have read this one.
     unsigned long long slot[2][32];
     MmaFragments mma[2][32];
+    unsigned ld[2][32][4]; // ldmatrix: what each lane receives, read by the last lane to arrive
     int arrived;
     unsigned generation;
     Collective kind; // of the round being gathered
@@ -243,6 +244,26 @@ void mma_tf32_m16n8k8(float d[4], const unsigned a[4], const unsigned b[2], cons
     memcpy(d, w.mma[buffer][lane].d, sizeof w.mma[buffer][lane].d);
 }
 
+// ldmatrix .x4 .b16 with 32-bit words, from the PTX ISA ("Warp-level matrix load instruction: ldmatrix"): four 8x8
+// matrices of b16, each 8 rows of 16 bytes; lane l gives the address of row l % 8 of matrix l / 8, and receives from
+// every matrix j the 32 bits at byte 4 (l % 4) of row l / 4 (b16 elements 2 (l % 4) and 2 (l % 4) + 1). All 32 lanes'
+// words are read when the last lane arrives, as the warp executes the instruction at once; a lane that goes on
+// first cannot change what another one receives.
+void ldmatrix_x4(unsigned r[4], const void* row, int in_shared)
+{
+    Warp& w = whole_warp("ldmatrix");
+    if (!in_shared) fail("ldmatrix: a row address outside the kernel's __shared__ variables");
+    if (reinterpret_cast<uintptr_t>(row) % 16 != 0) fail("ldmatrix: a row address not aligned to 16 bytes");
+    unsigned lane = running->fibers[running->current].tid % 32;
+    w.slot[w.generation & 1][lane] = reinterpret_cast<uintptr_t>(row);
+    unsigned buffer = gather(w, Collective::LdMatrix, "ldmatrix", [&w](unsigned buf) {
+        for (unsigned l = 0; l < 32; l++)
+            for (unsigned j = 0; j < 4; j++)
+                memcpy(&w.ld[buf][l][j], reinterpret_cast<const char*>(w.slot[buf][8 * j + l / 4]) + 4 * (l % 4), 4);
+    });
+    memcpy(r, w.ld[buffer][lane], sizeof w.ld[buffer][lane]);
+}
+
 void start(Fiber& f, char* base)
 {
     auto* top = reinterpret_cast<uintptr_t*>(base + GuardBytes + StackBytes);
@@ -340,4 +361,5 @@ void an_emu_bind(an_emu_runtime* runtime)
     runtime->syncthreads = &syncthreads;
     runtime->shfl_xor = &shfl_xor;
     runtime->mma_tf32_m16n8k8 = &mma_tf32_m16n8k8;
+    runtime->ldmatrix_x4 = &ldmatrix_x4;
 }

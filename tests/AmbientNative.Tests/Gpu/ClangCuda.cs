@@ -41,6 +41,7 @@ internal sealed partial class ClangCuda : IDisposable
         __device__ int __shfl_xor_sync(unsigned, int, int, int = 32);
         __device__ float __int_as_float(int); __device__ int __float_as_int(float); __device__ unsigned __float_as_uint(float);
         __device__ float __uint_as_float(unsigned); __device__ float __fadd_rn(float, float);
+        __device__ unsigned long long __cvta_generic_to_shared(const void*);
         __device__ unsigned __umulhi(unsigned, unsigned); __device__ unsigned long long __umul64hi(unsigned long long, unsigned long long);
         __device__ int atomicAdd(int*, int); __device__ unsigned atomicAdd(unsigned*, unsigned); __device__ int atomicExch(int*, int);
         __device__ int atomicMax(int*, int); __device__ int atomicOr(int*, int); __device__ unsigned atomicOr(unsigned*, unsigned);

@@ -42,6 +42,16 @@ public unsafe class CudaEmulatorTests
         extern "C" __global__ void write_past_the_end(OutArgs a) { if (threadIdx.x == 0) a.y[a.n] = 1.0f; }
         extern "C" __global__ void write_before_the_start(OutArgs a) { if (threadIdx.x == 0) a.y[-1] = 1.0f; }
         extern "C" __global__ void read_past_the_end(OutArgs a) { if (threadIdx.x == 0) a.y[0] = a.y[a.n]; }
+        // ldmatrix reads shared memory only, at 16-byte aligned rows: a.n = 0 points it at global memory, 1 misaligns.
+        extern "C" __global__ void ldmatrix_misuse(OutArgs a)
+        {
+            __shared__ __align__(16) float s[132];
+            for (int i = threadIdx.x; i < 132; i += 32) s[i] = 1.0f;
+            __syncthreads();
+            unsigned r[4];
+            an_ldmatrix_x4(r, a.n == 0 ? a.y + 4 * threadIdx.x : s + 4 * threadIdx.x + 1);
+            a.y[threadIdx.x] = __uint_as_float(r[0]);
+        }
         extern "C" __global__ void butterfly(OutArgs a)
         {
             float v = (float)threadIdx.x;
@@ -88,6 +98,16 @@ public unsafe class CudaEmulatorTests
         Launch("partial_warp_shuffle", (1, 1, 1), (32, 1, 1), y); // one whole warp: fine
         var e = Assert.Throws<CudaException>(() => Launch("partial_warp_shuffle", (1, 1, 1), (48, 1, 1), y))!;
         Assert.That(e.Message, Does.Contain("warp of 16 threads"));
+    }
+
+    [Test]
+    public void Ldmatrix_from_global_memory_or_a_misaligned_row_fails_the_launch()
+    {
+        using var y = Gpu.Poisoned(new Shape(128), _be.Device);
+        var global = Assert.Throws<CudaException>(() => Launch("ldmatrix_misuse", (1, 1, 1), (32, 1, 1), y, n: 0))!;
+        Assert.That(global.Message, Does.Contain("ldmatrix: a row address outside the kernel's __shared__ variables"));
+        var misaligned = Assert.Throws<CudaException>(() => Launch("ldmatrix_misuse", (1, 1, 1), (32, 1, 1), y, n: 1))!;
+        Assert.That(misaligned.Message, Does.Contain("ldmatrix: a row address not aligned to 16 bytes"));
     }
 
     [Test]

@@ -7,8 +7,9 @@ namespace AmbientNative.Tests.Gpu;
 
 /// <summary>
 /// common.cuh's TF32 helpers on their own: one warp loads A (16×8), B (8×8) and C (16×8) into fragments by the layout
-/// the conv kernels assume (PTX ISA, "Matrix Fragments for mma.m16n8k8", .tf32) and writes D = A·B + C back by it. On a
-/// GPU this checks that assumption against the tensor cores; on the CUDA emulator, the emulator's model of them.
+/// the conv kernels assume (PTX ISA, "Matrix Fragments for mma.m16n8k8", .tf32) and writes D = A·B + C back by it; and
+/// ldmatrix's word-per-lane layout, which the conv kernels read those fragments with. On a GPU this checks those
+/// assumptions against the hardware; on the CUDA emulator, the emulator's model of it.
 /// </summary>
 [Category("Gpu")]
 public unsafe class CudaMmaTests
@@ -16,6 +17,7 @@ public unsafe class CudaMmaTests
     private const string Source = """
         #include "common.cuh"
         struct MmaArgs { const float* a; const float* b; const float* c; float* d; float* rounded; };
+        struct LdArgs { const float* x; float* out; };
         extern "C" __global__ void mma_layout(MmaArgs p)
         {
             const int lane = threadIdx.x, g = lane >> 2, t = lane & 3;
@@ -28,9 +30,49 @@ public unsafe class CudaMmaTests
             p.d[(g + 8) * 8 + 2 * t] = d[2]; p.d[(g + 8) * 8 + 2 * t + 1] = d[3];
             for (int i = lane; i < 128; i += 32) p.rounded[i] = an_cvt_tf32(p.a[i]);
         }
+        // 32 rows of 4 words in shared memory; lane l points ldmatrix at row (13 l + 5) % 32, so a model that ignored
+        // which lane gave which row address would read the wrong rows.
+        extern "C" __global__ void ldmatrix_layout(LdArgs p)
+        {
+            __shared__ __align__(16) float rows[32][4];
+            const int lane = threadIdx.x;
+            for (int i = 0; i < 4; ++i) rows[lane][i] = p.x[lane * 4 + i];
+            __syncthreads();
+            unsigned r[4];
+            an_ldmatrix_x4(r, rows[(13 * lane + 5) & 31]);
+            for (int j = 0; j < 4; ++j) p.out[lane * 4 + j] = __uint_as_float(r[j]);
+        }
         """;
 
     private struct MmaArgs { public ulong A, B, C, D, Rounded; }
+    private struct LdArgs { public ulong X, Out; }
+
+    [Test]
+    public void Ldmatrix_x4_gives_each_lane_the_documented_words()
+    {
+        var be = Gpu.Backend();
+        if (be.Context.Info.Major < 8) Assert.Ignore($"common.cuh's ldmatrix needs sm_80; the device is {be.Context.Info.Arch}");
+        var x = Gpu.F32(Rand.Normal(Rand.ForTest(), 128));
+        using var tx = Gpu.Upload(x, new Shape(32, 4), be.Device);
+        using var tout = Gpu.Poisoned(new Shape(32, 4), be.Device);
+        var module = Load(be);
+        try
+        {
+            var f = CudaDriver.ModuleGetFunction(module, "ldmatrix_layout");
+            var args = new LdArgs { X = be.P(tx), Out = be.P(tout) };
+            void* p = &args;
+            CudaDriver.LaunchKernel(f, (1, 1, 1), (32, 1, 1), 0, be.Context.Stream, &p, "ldmatrix_layout");
+            // Lane l receives, from matrix j, word l % 4 of its row l / 4, whose address lane 8 j + l / 4 gave.
+            var got = tout.ToArray();
+            for (int lane = 0; lane < 32; lane++)
+                for (int j = 0; j < 4; j++)
+                {
+                    int row = (13 * (8 * j + lane / 4) + 5) & 31;
+                    Assert.That(got[lane * 4 + j], Is.EqualTo((float)x[row * 4 + lane % 4]), $"lane {lane}, matrix {j}");
+                }
+        }
+        finally { CudaDriver.ModuleUnload(module); }
+    }
 
     [Test]
     public void Mma_tf32_follows_the_documented_fragment_layout()
@@ -45,9 +87,7 @@ public unsafe class CudaMmaTests
         using var td = Gpu.Poisoned(new Shape(16, 8), be.Device);
         using var rounded = Gpu.Poisoned(new Shape(16, 8), be.Device);
 
-        var image = Nvrtc.Compile("mma_layout.cu", Source, KernelSources.Headers(), CudaModules.Options(be.Context.Info.Arch), cubin: true).Image;
-        be.Context.MakeCurrent();
-        var module = CudaDriver.ModuleLoadData(image, "mma_layout.cu");
+        var module = Load(be);
         try
         {
             var f = CudaDriver.ModuleGetFunction(module, "mma_layout");
@@ -72,6 +112,13 @@ public unsafe class CudaMmaTests
             Check.Close(td.ToArray(), expected, 1e-5, "mma.m16n8k8 tf32");
         }
         finally { CudaDriver.ModuleUnload(module); }
+    }
+
+    private static IntPtr Load(CudaBackend be)
+    {
+        var image = Nvrtc.Compile("mma_layout.cu", Source, KernelSources.Headers(), CudaModules.Options(be.Context.Info.Arch), cubin: true).Image;
+        be.Context.MakeCurrent();
+        return CudaDriver.ModuleLoadData(image, "mma_layout.cu");
     }
 
     private static float RoundTf32(float x)
