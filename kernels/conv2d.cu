@@ -11,26 +11,43 @@
 //
 // All three share one 128x128 block tile, BK = 8 deep, double-buffered in shared memory (one barrier per
 // step), 256 threads each holding an 8x8 register tile of the output. The block tile's M axis is always a
-// channel axis and N the other GEMM axis; A = As[k][m] and B = Bs[k][n] are stored k-major so that the inner
-// product reads two float4 of A and two of B per k and does 64 FMAs.
+// channel axis and N the other GEMM axis; the fp32 kernels store A = As[k][m] and B = Bs[k][n] k-major so that
+// the inner product reads two float4 of A and two of B per k and does 64 FMAs.
 //
 // The _tf32 kernels are the same GEMMs on the tensor cores (mma.sync m16n8k8, TF32 inputs rounded once when stored
 // to shared memory, fp32 accumulation): the 8 warps tile the block 2 (M) x 4 (N), each warp 64x32 = 4x4 mma tiles
-// per BK = 8 step, the same 64 accumulators per thread in another arrangement (acc_row / acc_col). About 1e-3
-// relative error against fp32 (TF32 keeps 10 mantissa bits), so behind a switch (CudaBackend.ConvTf32).
+// per BK = 8 step, the same 64 accumulators per thread in another arrangement (acc_row / acc_col). Their tiles are
+// row-major, As[m][k] and Bs[n][k], so that ldmatrix reads the fragments: 6 instructions per k-step where 24 scalar
+// loads did (tile_at). About 1e-3 relative error against fp32 (TF32 keeps 10 mantissa bits), so behind a switch
+// (CudaBackend.ConvTf32).
 #include "common.cuh"
 
 #define BM 128
 #define BN 128
 #define BK 8
 #define NT 256
-// Row stride of the shared tiles in floats. The +4 makes loader stores that walk down k land in distinct
-// banks (4k + column), and keeps rows 16-byte aligned for the float4 reads. The TF32 kernels use +8 instead: their
-// mma fragment reads (rows t and t + 4, columns g: bank 8t + g) are then conflict-free, which matters more than the
-// loader stores (2-way conflicts at +8), since each thread reads 24 fragment words per k-step and stores 8.
+// Row stride of the fp32 kernels' k-major tiles in floats. The +4 makes loader stores that walk down k land in
+// distinct banks (4k + column), and keeps rows 16-byte aligned for the float4 reads.
 #define LDS (BN + 4)
-#define LDS_TF32 (BN + 8)
-template <bool kTf32> struct Stride { static constexpr int value = kTf32 ? LDS_TF32 : LDS; };
+
+// A shared tile is an array of these rows: [BK][LDS] (k-major) for the fp32 kernels, [BM or BN][BK] for the TF32 ones.
+// The TF32 rows are 32 bytes, one per m (or n), with their two 16-byte halves swapped where row / 4 is odd: the 8
+// rows one ldmatrix matrix reads (8 aligned rows, one half) then fill the 8 distinct 16-byte slots of a 128-byte
+// line, and so do a warp's loader stores (4 consecutive rows × 8 words, or 8 consecutive rows × one float4).
+template <bool kTf32> using TileRow = float[kTf32 ? BK : LDS];
+template <bool kTf32> constexpr int kTileRows = kTf32 ? BM : BK; // BM == BN
+
+// Column of word k in row `row` of a TF32 tile.
+__device__ __forceinline__ int tf32_col(int k, int row) { return ((((k >> 2) ^ (row >> 2)) & 1) << 2) + (k & 3); }
+
+// Element (k, row) of a tile, row being m for A and n for B. The fp32 kernels index their tiles two-dimensionally,
+// as they always did: they sit at the 128-register cap, and a flat index (k * LDS + row) made ptxas spill 16-52 B.
+template <bool kTf32>
+__device__ __forceinline__ float& tile_at(TileRow<kTf32>* t, int k, int row)
+{
+    if constexpr (kTf32) return t[row][tf32_col(k, row)];
+    else return t[k][row];
+}
 
 // Must match ConvArgs in Backends/Cuda/CudaBackend.Conv.cs.
 struct ConvArgs
@@ -76,24 +93,25 @@ __device__ __forceinline__ void tile_fma(const float (*As)[LDS], const float (*B
 
 // acc += As^T Bs over one BK-deep step on the tensor cores. Warp w covers rows (w / 4) * 64 + [0, 64) and columns
 // (w % 4) * 32 + [0, 32); acc[2 mt + h][2 nt + e] is row 16 mt + g + 8 h, column 8 nt + 2 t + e of that (g = lane / 4,
-// t = lane % 4), which is the mma accumulator layout. The shared tiles already hold TF32 values.
-__device__ __forceinline__ void tile_mma(const float (*As)[LDS_TF32], const float (*Bs)[LDS_TF32], float (&acc)[8][8])
+// t = lane % 4), which is the mma accumulator layout. The shared tiles already hold TF32 values, row-major (tile_at),
+// and a_off / b_off are this lane's ldmatrix rows in them (mma_row_offsets).
+__device__ __forceinline__ void tile_mma(const float (*As)[BK], const float (*Bs)[BK], float (&acc)[8][8], int a_off, int b_off)
 {
-    const int lane = threadIdx.x & 31, w = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
-    const int m0 = (w >> 2) * 64, n0 = (w & 3) * 32;
+    const float* a0 = &As[0][0] + a_off;
+    const float* b0 = &Bs[0][0] + b_off;
     unsigned b[4][2];
 #pragma unroll
-    for (int nt = 0; nt < 4; ++nt)
+    for (int p = 0; p < 2; ++p)
     {
-        b[nt][0] = __float_as_uint(Bs[t][n0 + 8 * nt + g]);
-        b[nt][1] = __float_as_uint(Bs[t + 4][n0 + 8 * nt + g]);
+        unsigned q[4];
+        an_ldmatrix_x4(q, b0 + 16 * BK * p);
+        b[2 * p][0] = q[0]; b[2 * p][1] = q[1]; b[2 * p + 1][0] = q[2]; b[2 * p + 1][1] = q[3];
     }
 #pragma unroll
     for (int mt = 0; mt < 4; ++mt)
     {
-        const int m = m0 + 16 * mt + g;
-        const unsigned a[4] = {__float_as_uint(As[t][m]), __float_as_uint(As[t][m + 8]),
-                               __float_as_uint(As[t + 4][m]), __float_as_uint(As[t + 4][m + 8])};
+        unsigned a[4];
+        an_ldmatrix_x4(a, a0 + 16 * BK * mt);
 #pragma unroll
         for (int nt = 0; nt < 4; ++nt)
         {
@@ -103,6 +121,30 @@ __device__ __forceinline__ void tile_mma(const float (*As)[LDS_TF32], const floa
             acc[2 * mt + 1][2 * nt] = d[2]; acc[2 * mt + 1][2 * nt + 1] = d[3];
         }
     }
+}
+
+// Where this lane points ldmatrix in a TF32 tile, in floats from its start: lane l gives row l % 8 of matrix l / 8, so
+// one x4 load reads a 16x8 A tile's fragment, or two n-tiles' B fragments (matrices: n-tile 2p with k 0-3 and 4-7,
+// then n-tile 2p + 1 likewise). Tiles 16 rows apart keep the parity of row / 4, hence the swizzle: the later tiles'
+// rows are these plus constants (immediate offsets). Worked out once, before the main loop, and kept (an_keep): left
+// to itself the compiler recomputed them from threadIdx in every k-step (~25 instructions; it was at its register cap).
+__device__ __forceinline__ void mma_row_offsets(int& a_off, int& b_off)
+{
+    const int lane = threadIdx.x & 31, w = threadIdx.x >> 5, r = lane & 7, j = lane >> 3;
+    const int mrow = (w >> 2) * 64 + 8 * (j & 1) + r, nrow = (w & 3) * 32 + 8 * (j >> 1) + r;
+    a_off = mrow * BK + tf32_col(4 * (j >> 1), r);
+    b_off = nrow * BK + tf32_col(4 * (j & 1), r);
+    an_keep(a_off);
+    an_keep(b_off);
+}
+
+// Stores v[j] at (k, row + 32 j) of a TF32 tile. Rows 32 apart share the parity of row / 4 (the swizzle), so the four
+// are one address plus immediate offsets, which the compiler does not see through tile_at.
+__device__ __forceinline__ void store_rows32(TileRow<true>* t, int k, int row, const float (&v)[4])
+{
+    float* p = &tile_at<true>(t, k, row);
+#pragma unroll
+    for (int j = 0; j < 4; ++j) p[32 * BK * j] = v[j];
 }
 
 // Index of the i-th row (or column) owned by a thread at position t of the 16x16 thread grid.
@@ -123,12 +165,12 @@ __device__ __forceinline__ int acc_col(int j)
     return ((threadIdx.x >> 5) & 3) * 32 + (j >> 1) * 8 + 2 * (threadIdx.x & 3) + (j & 1);
 }
 
-// One k-step of the block's product in either arrangement (the stride tells the tiles apart at compile time).
+// One k-step of the block's product in either arrangement: (tx, ty) place an fp32 thread, (a_off, b_off) a TF32 lane.
 template <bool kTf32>
-__device__ __forceinline__ void tile_step(const float (*As)[Stride<kTf32>::value], const float (*Bs)[Stride<kTf32>::value],
-                                          float (&acc)[8][8], int tx, int ty)
+__device__ __forceinline__ void tile_step(const TileRow<kTf32>* As, const TileRow<kTf32>* Bs, float (&acc)[8][8], int tx, int ty,
+                                          int a_off, int b_off)
 {
-    if constexpr (kTf32) tile_mma(As, Bs, acc);
+    if constexpr (kTf32) tile_mma(As, Bs, acc, a_off, b_off);
     else tile_fma(As, Bs, acc, tx, ty);
 }
 
@@ -145,17 +187,20 @@ __device__ __forceinline__ void to_tf32(float (&ra)[4], float (&rb)[4])
 // reduce over (channel r, tap)": they differ only in which tensor is gathered and how p and the tap map to a
 // source pixel. The K loop runs over taps outside and channel chunks of BK inside, so a thread's source
 // offset changes once per tap and the channel step is a plain stride (no division in the inner loads).
-template <bool kDataGrad>
+template <bool kDataGrad, bool kTf32>
 struct PixelGemm
 {
     int Cm, Cr;            // GEMM rows (channels produced), channels reduced over
     int Ho, Wo, Hs, Ws;    // produced image, gathered image
     int wm, wr;            // weight strides along m and r
     int P, cchunks, k, stride, pad;
-    const float* S;        // gathered tensor, at this thread's image
+    const float* S;        // gathered tensor (a kernel argument: the compiler keeps it out of the registers)
+    int simg;              // offset of this thread's image in it; a pointer to the image cost ~4 more instructions
+                           // per gathered element (a 64-bit add to the argument re-read from the constant bank)
     const float* W;
     int m0, ak, am;        // A loader: k row ak, channels m0 + am + 32j
-    int bc, br, by, bx;    // B loader: pixel column bc at (by, bx), rows br + 2j
+    int bc, br, by, bx;    // B loader: pixel column bc at (by, bx), k rows 4 br + j (consecutive: one float4 store into
+                           // a TF32 tile's row)
     bool bvalid;
     int tap, chunk, ky, kx; // the k-step load() reads: tap (ky, kx), channels chunk * BK + [0, BK)
 
@@ -181,7 +226,8 @@ struct PixelGemm
         int img = 0;
         by = bx = 0;
         if (bvalid) { img = bp / (Ho * Wo); const int rem = bp - img * Ho * Wo; by = rem / Wo; bx = rem - by * Wo; }
-        S = (kDataGrad ? a.gy : a.x) + (long long)img * Cr * Hs * Ws;
+        S = kDataGrad ? a.gy : a.x;
+        simg = img * Cr * Hs * Ws;
     }
 
     __device__ int steps() const { return k * k * cchunks; }
@@ -233,8 +279,8 @@ struct PixelGemm
 #pragma unroll
         for (int j = 0; j < 4; ++j)
         {
-            const int c = c0 + br + 2 * j;
-            rb[j] = (off >= 0 && c < Cr) ? S[c * (Hs * Ws) + off] : 0.0f; // int: an image of a tensor (int Numel) fits
+            const int c = c0 + 4 * br + j;
+            rb[j] = (off >= 0 && c < Cr) ? S[simg + c * (Hs * Ws) + off] : 0.0f; // int: every tensor has an int Numel
         }
 #pragma unroll
         for (int j = 0; j < 4; ++j)
@@ -244,17 +290,23 @@ struct PixelGemm
         }
     }
 
-    template <int S>
-    __device__ __forceinline__ void store(float (*As)[S], float (*Bs)[S], const float (&ra)[4], const float (&rb)[4]) const
+    __device__ __forceinline__ void store(TileRow<kTf32>* As, TileRow<kTf32>* Bs, const float (&ra)[4], const float (&rb)[4]) const
     {
+        if constexpr (kTf32)
+        {
+            store_rows32(As, ak, am, ra);
+            *reinterpret_cast<float4*>(&tile_at<true>(Bs, 4 * br, bc)) = make_float4(rb[0], rb[1], rb[2], rb[3]);
+        }
+        else
 #pragma unroll
-        for (int j = 0; j < 4; ++j) { As[ak][am + 32 * j] = ra[j]; Bs[br + 2 * j][bc] = rb[j]; }
+            for (int j = 0; j < 4; ++j) { As[ak][am + 32 * j] = ra[j]; Bs[4 * br + j][bc] = rb[j]; }
     }
 };
 
 // Weight gradient: GEMM rows = Cout, columns c = (ci, tap) of the weight, reduced over output pixels q of
 // every image (a k-step is BK pixels of one image). Both loaders use k row r (a pixel) and rows/columns
 // col + 32j: eight consecutive threads read eight consecutive pixels of one plane, whole 32-byte sectors.
+template <bool kTf32>
 struct WeightGemm
 {
     int qsteps, ow, oh, h, wd, stride, pad, cout, cin, OHW;
@@ -313,11 +365,12 @@ struct WeightGemm
         }
     }
 
-    template <int S>
-    __device__ __forceinline__ void store(float (*As)[S], float (*Bs)[S], const float (&ra)[4], const float (&rb)[4]) const
+    __device__ __forceinline__ void store(TileRow<kTf32>* As, TileRow<kTf32>* Bs, const float (&ra)[4], const float (&rb)[4]) const
     {
+        if constexpr (kTf32) { store_rows32(As, r, col, ra); store_rows32(Bs, r, col, rb); }
+        else
 #pragma unroll
-        for (int j = 0; j < 4; ++j) { As[r][col + 32 * j] = ra[j]; Bs[r][col + 32 * j] = rb[j]; }
+            for (int j = 0; j < 4; ++j) { As[r][col + 32 * j] = ra[j]; Bs[r][col + 32 * j] = rb[j]; }
     }
 };
 
@@ -339,10 +392,11 @@ __device__ __forceinline__ void add_loaded(float4* asum, const float (&ra)[4])
 template <bool kTf32, typename Loader>
 __device__ __forceinline__ void gemm_mainloop(Loader& ld, int s0, int s1, float (&acc)[8][8], float4* asum)
 {
-    constexpr int S = Stride<kTf32>::value;
-    __shared__ __align__(16) float As[2][BK][S];
-    __shared__ __align__(16) float Bs[2][BK][S];
+    __shared__ __align__(16) TileRow<kTf32> As[2][kTileRows<kTf32>];
+    __shared__ __align__(16) TileRow<kTf32> Bs[2][kTileRows<kTf32>];
     const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
+    int a_off = 0, b_off = 0;
+    if constexpr (kTf32) mma_row_offsets(a_off, b_off);
 #pragma unroll
     for (int i = 0; i < 8; ++i)
 #pragma unroll
@@ -359,7 +413,7 @@ __device__ __forceinline__ void gemm_mainloop(Loader& ld, int s0, int s1, float 
     {
         const int buf = (s - s0) & 1;
         if (s + 1 < s1) { ld.next(); ld.load(s + 1, ra, rb); }
-        tile_step<kTf32>(As[buf], Bs[buf], acc, tx, ty);
+        tile_step<kTf32>(As[buf], Bs[buf], acc, tx, ty, a_off, b_off);
         if (s + 1 < s1)
         {
             add_loaded(asum, ra);
@@ -373,7 +427,7 @@ __device__ __forceinline__ void gemm_mainloop(Loader& ld, int s0, int s1, float 
 template <bool kDataGrad, bool kTf32>
 __device__ __forceinline__ void conv_pixel_gemm(const ConvArgs& a)
 {
-    PixelGemm<kDataGrad> ld(a, threadIdx.x);
+    PixelGemm<kDataGrad, kTf32> ld(a, threadIdx.x);
     float acc[8][8];
     gemm_mainloop<kTf32>(ld, 0, ld.steps(), acc, nullptr);
 
@@ -415,7 +469,7 @@ extern "C" __global__ void __launch_bounds__(NT, 2) conv2d_dgrad_tf32(ConvArgs a
 template <bool kTf32>
 __device__ __forceinline__ void conv_weight_gemm(const ConvArgs& a)
 {
-    WeightGemm ld(a, threadIdx.x);
+    WeightGemm<kTf32> ld(a, threadIdx.x);
     const int total = a.n * ld.qsteps;
     const int s0 = blockIdx.z * a.steps_per_split;
     const bool bias = a.gbias != nullptr && blockIdx.x == 0; // one column tile sums gy for the bias
