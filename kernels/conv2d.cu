@@ -64,6 +64,8 @@ struct ConvArgs
     float scale;
     unsigned ow_magic;  // weight grad: an_div by ow
     int ow_shift;
+    unsigned qs_magic;  // weight grad: an_div by its k-steps per image (qsteps)
+    int qs_shift;
 };
 
 // out[i] = sum of the splits' slices of ws (len each), then out_b likewise from ws_b (len_b each; 0 = none).
@@ -310,8 +312,8 @@ template <bool kTf32>
 struct WeightGemm
 {
     int qsteps, ow, oh, h, wd, stride, pad, cout, cin, OHW;
-    unsigned owm;          // an_div by ow
-    int ows;
+    unsigned owm, qsm;     // an_div by ow and by qsteps
+    int ows, qss;
     const float* x;
     const float* gy;
     int m0, r, col;
@@ -323,7 +325,7 @@ struct WeightGemm
         const int KK = a.k * a.k, CK = a.cin * KK;
         OHW = a.oh * a.ow; qsteps = (OHW + BK - 1) / BK;
         ow = a.ow; oh = a.oh; h = a.h; wd = a.wd; stride = a.stride; pad = a.pad; cout = a.cout; cin = a.cin;
-        owm = a.ow_magic; ows = a.ow_shift;
+        owm = a.ow_magic; ows = a.ow_shift; qsm = a.qs_magic; qss = a.qs_shift;
         x = a.x; gy = a.gy;
         m0 = blockIdx.y * BM;
         r = tid % BK; col = tid / BK;
@@ -340,15 +342,15 @@ struct WeightGemm
     }
 
     // Unlike PixelGemm, load() divides the step it is given (the mainloop's own counter: a copy kept here as a member
-    // made the fp32 kernel spill 56 B); the pixel's row is an_div (multiply and shift) by ow.
-    // an_div for the image too saves 16 more instructions per k-step (fp32; 19 TF32) but puts the TF32 kernel back at
-    // the 128-register cap (124 without), where NVRTC 13 may spill: left until a GPU run says (tools/kernel-resources.sh).
+    // made the fp32 kernel spill 56 B), by multiply and shift (an_div): the image by qsteps, the pixel's row by ow. The
+    // step is uniform across the block, so the image's division runs on the uniform datapath; an integer division
+    // there cost 6 (TF32) to 16 (fp32) more instructions per k-step and kept the TF32 kernel at 128 registers (121 now).
     __device__ __forceinline__ void seek(int) {}
     __device__ __forceinline__ void next() {}
 
     __device__ __forceinline__ void load(int step, float (&ra)[4], float (&rb)[4]) const
     {
-        const int img = step / qsteps;
+        const int img = an_div(step, qsm, qss);
         const int q = (step - img * qsteps) * BK + r;
         const bool qok = q < OHW;
         const int oy = an_div(q, owm, ows), ox = q - oy * ow;

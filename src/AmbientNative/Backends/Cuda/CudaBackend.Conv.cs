@@ -13,11 +13,14 @@ internal struct ConvArgs
     public float Scale;
     public uint OwMagic; // the weight gradient divides by OW (FastDivisor)
     public int OwShift;
+    public uint QsMagic; // and its k-step by the k-steps per image, ceil(OH·OW / BK)
+    public int QsShift;
 
     public ConvArgs(Conv2dGeometry g) : this()
     {
         N = g.N; Cin = g.Cin; H = g.H; Wd = g.W; Cout = g.Cout; K = g.K; Stride = g.Stride; Pad = g.Pad; OH = g.OutH; OW = g.OutW;
         (OwMagic, OwShift) = FastDivisor.For(g.OutW);
+        (QsMagic, QsShift) = FastDivisor.For(CudaBackend.PixelStepsPerImage(g));
     }
 }
 
@@ -29,6 +32,9 @@ public sealed partial class CudaBackend
     private const int Tile = 128, TileK = 8; // BM = BN and BK of conv2d.cu
 
     private static uint Tiles(long n) => (uint)((n + Tile - 1) / Tile);
+
+    /// <summary>The weight gradient's k-steps per image: BK output pixels each (conv2d.cu's WeightGemm).</summary>
+    internal static int PixelStepsPerImage(Conv2dGeometry g) => (g.OutH * g.OutW + TileK - 1) / TileK;
 
     private bool _convTf32;
 
@@ -107,7 +113,7 @@ public sealed partial class CudaBackend
     internal static (int Splits, int StepsPerSplit) WeightGradSplits(Conv2dGeometry g, int smCount)
     {
         long tiles = (long)Tiles((long)g.Cin * g.K * g.K) * Tiles(g.Cout);
-        long steps = (long)g.N * ((g.OutH * g.OutW + TileK - 1) / TileK);
+        long steps = (long)g.N * PixelStepsPerImage(g);
         long want = Math.Clamp(2L * smCount / tiles, 1, Math.Min(steps, 256));
         long per = (steps + want - 1) / want;
         int splits = (int)((steps + per - 1) / per);
