@@ -10,10 +10,11 @@
 #                                      exit 1 when a kernel spills more than its allowance below
 #   tools/kernel-resources.sh fetch    only fetch; exit 3 when the packages cannot be had (CI then skips the check;
 #                                      also when the tools cannot run: the check itself exits 1 only for a kernel)
-#   tools/kernel-resources.sh sass FILE.cu KERNEL [FROM TO]
+#   tools/kernel-resources.sh sass FILE.cu KERNEL [FROM TO | loop]
 #                                      the kernel's SASS for sm_90; with two hex addresses, the opcode counts of that
-#                                      range (e.g. a main loop: from the instruction after its BAR.SYNC to its
-#                                      backward BRA) — the static instruction mix docs/PERF.md's TF32 floor uses
+#                                      range; with "loop", those of the GEMM main loop (the longest loop holding FFMA
+#                                      or HMMA, less the branch a stride other than 1 takes, as after "ISETP.NE ..,
+#                                      0x1"): one k-step per warp, the static instruction mix docs/PERF.md uses
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 tools="$root/.gpu/cuda-11.8"
@@ -93,29 +94,53 @@ check() {
   return $status
 }
 
-# sass FILE.cu KERNEL [FROM TO]
+# sass FILE.cu KERNEL [FROM TO | loop]
 sass() {
+  [ -f "$kernels/$(basename "$1")" ] || { echo "kernel-resources: no kernel file $kernels/$(basename "$1")" >&2; return 2; }
+  set -- "$(basename "$1")" "${@:2}"
   local ptx; ptx=$(mktemp -d)
   to_ptx "$1" "$ptx/k.ptx" &&
     "$tools/usr/bin/ptxas" -arch=sm_90 "$ptx/k.ptx" -o "$ptx/k.cubin" &&
     "$tools/usr/bin/cuobjdump" -sass -fun "$2" "$ptx/k.cubin" > "$ptx/k.sass" || { rm -rf "$ptx"; return 1; }
   if [ -z "${3:-}" ]; then cat "$ptx/k.sass"; rm -rf "$ptx"; return 0; fi
-  python3 - "$ptx/k.sass" "$3" "$4" <<'PY'
+  python3 - "$ptx/k.sass" "$3" "${4:-}" <<'PY'
 import collections, re, sys
-lines, lo, hi = open(sys.argv[1]).read().splitlines(), int(sys.argv[2], 16), int(sys.argv[3], 16)
-ops = collections.Counter()
-for line in lines:
-    m = re.match(r"\s*/\*([0-9a-f]+)\*/\s+(?:@!?U?P\w+\s+)?([A-Z][A-Z0-9_]*)", line)
-    if m and lo <= int(m.group(1), 16) <= hi:
-        ops[m.group(2)] += 1
-print(f"{sum(ops.values())} instructions: " + ", ".join(f"{op} {n}" for op, n in ops.most_common()))
+code = []  # (address, opcode with modifiers, operands)
+for line in open(sys.argv[1]):
+    m = re.match(r"\s*/\*([0-9a-f]+)\*/\s+(?:@!?U?P\w+\s+)?([A-Z][A-Z0-9_.]*)\s*([^;]*)", line)
+    if m:
+        code.append((int(m.group(1), 16), m.group(2), m.group(3)))
+skip = None
+if sys.argv[2] == "loop":
+    def target(operands):
+        t = re.search(r"0x([0-9a-f]+)", operands)
+        return int(t.group(1), 16) if t else None
+    loops = [(target(x), a) for a, op, x in code if op == "BRA" and target(x) is not None and target(x) < a]
+    loops = [(lo, hi) for lo, hi in loops if any(lo <= a <= hi and op.startswith(("FFMA", "HMMA")) for a, op, _ in code)]
+    if not loops:
+        sys.exit("kernel-resources: no loop with FFMA or HMMA in this kernel")
+    lo, hi = max(loops, key=lambda r: r[1] - r[0])
+    body = [c for c in code if lo <= c[0] <= hi]
+    for i, (a, op, x) in enumerate(body):
+        if op.startswith("ISETP.NE") and x.replace(" ", "").endswith(",0x1,PT"):
+            after = [c for c in body[i + 1:i + 6] if c[1] == "BRA"]
+            if after:
+                skip = (after[0][0] + 0x10, target(after[0][2]) - 0x10)
+                break
+else:
+    lo, hi = int(sys.argv[2], 16), int(sys.argv[3], 16)
+ops = collections.Counter(op.split(".")[0] for a, op, _ in code
+                          if lo <= a <= hi and not (skip and skip[0] <= a <= skip[1]))
+where = f"{lo:#x}-{hi:#x}" + (f", without {skip[0]:#x}-{skip[1]:#x} (stride != 1)" if skip else "")
+print(f"{sum(ops.values())} instructions ({where}): " + ", ".join(f"{op} {n}" for op, n in ops.most_common()))
 PY
   rm -rf "$ptx"
 }
 
 case "${1:-}" in
   fetch) fetch ;;
-  sass) shift; [ $# = 2 ] || [ $# = 4 ] || { sed -n '2,16p' "$0"; exit 2; }; fetch || exit $?; sass "$@" ;;
+  sass) shift; [ $# = 2 ] || [ $# = 4 ] || { [ $# = 3 ] && [ "$3" = loop ]; } || { sed -n '2,17p' "$0"; exit 2; }
+        fetch || exit $?; sass "$@" ;;
   "") fetch || exit $?; check ;;
-  *) sed -n '2,16p' "$0"; exit 2 ;;
+  *) sed -n '2,17p' "$0"; exit 2 ;;
 esac
