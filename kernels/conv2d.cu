@@ -18,7 +18,7 @@
 // to shared memory, fp32 accumulation): the 8 warps tile the block 2 (M) x 4 (N), each warp 64x32 = 4x4 mma tiles
 // per BK = 8 step, the same 64 accumulators per thread in another arrangement (acc_row / acc_col). Their tiles are
 // row-major, As[m][k] and Bs[n][k], so that ldmatrix reads the fragments: 6 instructions per k-step where 24 scalar
-// loads did (tile_at). About 1e-3 relative error against fp32 (TF32 keeps 10 mantissa bits), so behind a switch
+// loads did (tf32_at). About 1e-3 relative error against fp32 (TF32 keeps 10 mantissa bits), so behind a switch
 // (CudaBackend.ConvTf32).
 #include "common.cuh"
 
@@ -30,24 +30,19 @@
 // distinct banks (4k + column), and keeps rows 16-byte aligned for the float4 reads.
 #define LDS (BN + 4)
 
-// A shared tile is an array of these rows: [BK][LDS] (k-major) for the fp32 kernels, [BM or BN][BK] for the TF32 ones.
-// The TF32 rows are 32 bytes, one per m (or n), with their two 16-byte halves swapped where row / 4 is odd: the 8
-// rows one ldmatrix matrix reads (8 aligned rows, one half) then fill the 8 distinct 16-byte slots of a 128-byte
-// line, and so do a warp's loader stores (4 consecutive rows × 8 words, or 8 consecutive rows × one float4).
+// A shared tile is an array of these rows: [BK][LDS] (k-major) for the fp32 kernels, [BM or BN][BK] for the TF32 ones,
+// indexed two-dimensionally (the fp32 kernels sit at their 128-register cap, and a flat k * LDS + row made ptxas
+// spill 16-52 B). The TF32 rows are 32 bytes, one per m (or n), with their two 16-byte halves swapped where row / 4 is
+// odd: the 8 rows one ldmatrix matrix reads (8 aligned rows, one half) then fill the 8 distinct 16-byte slots of a
+// 128-byte line, and so do a warp's loader stores (4 consecutive rows × 8 words, or 8 consecutive rows × one float4).
 template <bool kTf32> using TileRow = float[kTf32 ? BK : LDS];
 template <bool kTf32> constexpr int kTileRows = kTf32 ? BM : BK; // BM == BN
 
 // Column of word k in row `row` of a TF32 tile.
 __device__ __forceinline__ int tf32_col(int k, int row) { return ((((k >> 2) ^ (row >> 2)) & 1) << 2) + (k & 3); }
 
-// Element (k, row) of a tile, row being m for A and n for B. The fp32 kernels index their tiles two-dimensionally,
-// as they always did: they sit at the 128-register cap, and a flat index (k * LDS + row) made ptxas spill 16-52 B.
-template <bool kTf32>
-__device__ __forceinline__ float& tile_at(TileRow<kTf32>* t, int k, int row)
-{
-    if constexpr (kTf32) return t[row][tf32_col(k, row)];
-    else return t[k][row];
-}
+// Element (k, row) of a TF32 tile, row being m for A and n for B.
+__device__ __forceinline__ float& tf32_at(TileRow<true>* t, int k, int row) { return t[row][tf32_col(k, row)]; }
 
 // Must match ConvArgs in Backends/Cuda/CudaBackend.Conv.cs.
 struct ConvArgs
@@ -95,7 +90,7 @@ __device__ __forceinline__ void tile_fma(const float (*As)[LDS], const float (*B
 
 // acc += As^T Bs over one BK-deep step on the tensor cores. Warp w covers rows (w / 4) * 64 + [0, 64) and columns
 // (w % 4) * 32 + [0, 32); acc[2 mt + h][2 nt + e] is row 16 mt + g + 8 h, column 8 nt + 2 t + e of that (g = lane / 4,
-// t = lane % 4), which is the mma accumulator layout. The shared tiles already hold TF32 values, row-major (tile_at),
+// t = lane % 4), which is the mma accumulator layout. The shared tiles already hold TF32 values, row-major (tf32_at),
 // and a_off / b_off are this lane's ldmatrix rows in them (mma_row_offsets).
 __device__ __forceinline__ void tile_mma(const float (*As)[BK], const float (*Bs)[BK], float (&acc)[8][8], int a_off, int b_off)
 {
@@ -141,10 +136,10 @@ __device__ __forceinline__ void mma_row_offsets(int& a_off, int& b_off)
 }
 
 // Stores v[j] at (k, row + 32 j) of a TF32 tile. Rows 32 apart share the parity of row / 4 (the swizzle), so the four
-// are one address plus immediate offsets, which the compiler does not see through tile_at.
+// are one address plus immediate offsets, which the compiler does not see through tf32_at.
 __device__ __forceinline__ void store_rows32(TileRow<true>* t, int k, int row, const float (&v)[4])
 {
-    float* p = &tile_at<true>(t, k, row);
+    float* p = &tf32_at(t, k, row);
 #pragma unroll
     for (int j = 0; j < 4; ++j) p[32 * BK * j] = v[j];
 }
@@ -297,7 +292,7 @@ struct PixelGemm
         if constexpr (kTf32)
         {
             store_rows32(As, ak, am, ra);
-            *reinterpret_cast<float4*>(&tile_at<true>(Bs, 4 * br, bc)) = make_float4(rb[0], rb[1], rb[2], rb[3]);
+            *reinterpret_cast<float4*>(&tf32_at(Bs, 4 * br, bc)) = make_float4(rb[0], rb[1], rb[2], rb[3]);
         }
         else
 #pragma unroll
