@@ -374,23 +374,34 @@ struct WeightGemm
 // The main loop shared by all three: k-steps [s0, s1) of the loader's GEMM, accumulated into acc.
 // The next tile is fetched into registers while the current one is multiplied; one barrier per step is
 // enough because the buffer written in step s was last read in step s-1, before that step's barrier.
-// With asum (non-null, uniform per block), asum[thread] also adds up every A value this thread loads, in fp32
-// before any TF32 rounding: the weight gradient's A is gy, so that is the bias gradient's share of this thread. It
-// lives in shared memory, not registers: the kernels are at their 128-register cap and a sum carried through the
-// loop would spill.
+// With ASum::Yes, or ASum::IfGiven and asum non-null (uniform per block), asum[thread] also adds up every A value
+// this thread loads, in fp32 before any TF32 rounding: the weight gradient's A is gy, so that is the bias gradient's
+// share of this thread. It lives in shared memory, not registers: the kernels are at their 128-register cap and a sum
+// carried through the loop would spill. The TF32 weight gradient instantiates the loop twice (ASum::Yes for the
+// blocks that sum, No for the rest), so that most blocks do not issue the sum's predicated-off instructions every
+// k-step (−18 of 181 per k-step); the fp32 one checks asum in one loop (IfGiven): two spilled 40 B there.
+enum class ASum { No, Yes, IfGiven };
+
+template <ASum kSum>
 __device__ __forceinline__ void add_loaded(float4* asum, const float (&ra)[4])
 {
-    if (asum == nullptr) return;
+    if (kSum == ASum::No || (kSum == ASum::IfGiven && asum == nullptr)) return;
     float4 s = asum[threadIdx.x];
     s.x += ra[0]; s.y += ra[1]; s.z += ra[2]; s.w += ra[3];
     asum[threadIdx.x] = s;
 }
 
-template <bool kTf32, typename Loader>
-__device__ __forceinline__ void gemm_mainloop(Loader& ld, int s0, int s1, float (&acc)[8][8], float4* asum)
+template <bool kTf32>
+struct Tiles
 {
-    __shared__ __align__(16) TileRow<kTf32> As[2][kTileRows<kTf32>];
-    __shared__ __align__(16) TileRow<kTf32> Bs[2][kTileRows<kTf32>];
+    TileRow<kTf32> a[2][kTileRows<kTf32>], b[2][kTileRows<kTf32>];
+};
+
+template <bool kTf32, ASum kSum, typename Loader>
+__device__ __forceinline__ void gemm_mainloop(Loader& ld, int s0, int s1, float (&acc)[8][8], float4* asum, Tiles<kTf32>& t)
+{
+    auto& As = t.a;
+    auto& Bs = t.b;
     const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
     int a_off = 0, b_off = 0;
     if constexpr (kTf32) mma_row_offsets(a_off, b_off);
@@ -402,7 +413,7 @@ __device__ __forceinline__ void gemm_mainloop(Loader& ld, int s0, int s1, float 
     float ra[4], rb[4];
     ld.seek(s0);
     ld.load(s0, ra, rb);
-    add_loaded(asum, ra);
+    add_loaded<kSum>(asum, ra);
     to_tf32<kTf32>(ra, rb);
     ld.store(As[0], Bs[0], ra, rb);
     __syncthreads();
@@ -413,7 +424,7 @@ __device__ __forceinline__ void gemm_mainloop(Loader& ld, int s0, int s1, float 
         tile_step<kTf32>(As[buf], Bs[buf], acc, tx, ty, a_off, b_off);
         if (s + 1 < s1)
         {
-            add_loaded(asum, ra);
+            add_loaded<kSum>(asum, ra);
             to_tf32<kTf32>(ra, rb); // after the multiply, so waiting for the prefetched loads never delays it
             ld.store(As[buf ^ 1], Bs[buf ^ 1], ra, rb);
         }
@@ -426,7 +437,8 @@ __device__ __forceinline__ void conv_pixel_gemm(const ConvArgs& a)
 {
     PixelGemm<kDataGrad, kTf32> ld(a, threadIdx.x);
     float acc[8][8];
-    gemm_mainloop<kTf32>(ld, 0, ld.steps(), acc, nullptr);
+    __shared__ __align__(16) Tiles<kTf32> tiles;
+    gemm_mainloop<kTf32, ASum::No>(ld, 0, ld.steps(), acc, nullptr, tiles);
 
     // Epilogue: column j of this thread is pixel p = (img, rem); consecutive threads write consecutive pixels.
     const int HoWo = ld.Ho * ld.Wo;
@@ -473,7 +485,11 @@ __device__ __forceinline__ void conv_weight_gemm(const ConvArgs& a)
     __shared__ float4 bsum[NT];
     if (bias) bsum[threadIdx.x] = make_float4(0.0f, 0.0f, 0.0f, 0.0f); // each thread only ever touches its own slot
     float acc[8][8];
-    gemm_mainloop<kTf32>(ld, s0, min(total, s0 + a.steps_per_split), acc, bias ? bsum : nullptr);
+    __shared__ __align__(16) Tiles<kTf32> tiles;
+    const int s1 = min(total, s0 + a.steps_per_split);
+    if constexpr (!kTf32) gemm_mainloop<false, ASum::IfGiven>(ld, s0, s1, acc, bias ? bsum : nullptr, tiles);
+    else if (bias) gemm_mainloop<true, ASum::Yes>(ld, s0, s1, acc, bsum, tiles);
+    else gemm_mainloop<true, ASum::No>(ld, s0, s1, acc, nullptr, tiles);
 
     // Bias: thread (r, col) summed rows col + 32j over pixels r of each step; the 8 threads of one col are
     // consecutive lanes (r = lane % 8), so a fixed shuffle tree over them finishes each row's sum for this split.
