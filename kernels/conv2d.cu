@@ -196,6 +196,8 @@ struct PixelGemm
                            // per gathered element (a 64-bit add to the argument re-read from the constant bank)
     const float* W;
     int m0, ak, am;        // A loader: k row ak, channels m0 + am + 32j
+    int wa, wa32;          // their weight offsets, wa + j * wa32: computed once, where the compiler formed
+                           // (m0 + am + 32j) * wm anew for each j of each k-step (~3 instructions per element)
     int bc, br, by, bx;    // B loader: pixel column bc at (by, bx), k rows 4 br + j (consecutive: one float4 store into
                            // a TF32 tile's row)
     bool bvalid;
@@ -216,6 +218,7 @@ struct PixelGemm
         W = a.w;
         m0 = blockIdx.y * BM;
         ak = tid % BK; am = tid / BK;
+        wa = (m0 + am) * wm; wa32 = 32 * wm;
         // Consecutive threads take consecutive pixels, so the gathers coalesce.
         bc = tid % BN; br = tid / BN;
         const int bp = blockIdx.x * BN + bc;
@@ -283,7 +286,7 @@ struct PixelGemm
         for (int j = 0; j < 4; ++j)
         {
             const int m = m0 + am + 32 * j, c = c0 + ak;
-            ra[j] = (m < Cm && c < Cr) ? W[m * wm + c * wr + tap] : 0.0f;
+            ra[j] = (m < Cm && c < Cr) ? W[wa + j * wa32 + c * wr + tap] : 0.0f;
         }
     }
 
