@@ -309,7 +309,7 @@ struct PixelGemm
 template <bool kTf32>
 struct WeightGemm
 {
-    int qsteps, ow, oh, h, wd, stride, pad, cout, cin, OHW;
+    int qsteps, ow, h, wd, stride, pad, cout, cin, OHW;
     unsigned owm, qsm;     // an_div by ow and by qsteps
     int ows, qss;
     const float* x;
@@ -322,7 +322,7 @@ struct WeightGemm
     {
         const int KK = a.k * a.k, CK = a.cin * KK;
         OHW = a.oh * a.ow; qsteps = (OHW + BK - 1) / BK;
-        ow = a.ow; oh = a.oh; h = a.h; wd = a.wd; stride = a.stride; pad = a.pad; cout = a.cout; cin = a.cin;
+        ow = a.ow; h = a.h; wd = a.wd; stride = a.stride; pad = a.pad; cout = a.cout; cin = a.cin;
         owm = a.ow_magic; ows = a.ow_shift; qsm = a.qs_magic; qss = a.qs_shift;
         x = a.x; gy = a.gy;
         m0 = blockIdx.y * BM;
